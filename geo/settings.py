@@ -1,0 +1,78 @@
+"""Settings read when functions run: the data folder, the cache folder and default speeds.
+
+Change them by assignment (``geo.settings.data_folder = Path(...)``), by ``--data`` on the command
+line, or by the environment variable ``GEO_DATA_DIR`` (read only in :func:`resolve_data_folder`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from geo._errors import DataFolderError
+
+#: The repository root (the folder that holds ``geo/``).
+REPO_ROOT: Path = Path(__file__).resolve().parent.parent
+
+#: Environment variable that points at the data folder; read in one place only.
+DATA_ENV_VAR = "GEO_DATA_DIR"
+
+#: Data folder set explicitly (``--data`` or assignment); wins over the environment variable.
+data_folder: Path | None = None
+
+#: Default data folder: the Minhang data pack beside the repository.
+DEFAULT_DATA_FOLDER: Path = REPO_ROOT.parent / "shared" / "minhang"
+
+#: Where built networks and reach tables are cached (keyed by a hash of their inputs).
+cache_folder: Path = REPO_ROOT / ".cache"
+
+#: Walking speed; GB 50180-2018 reads the 15-minute life circle as 800-1,000 m, i.e. 4 km/h.
+walk_speed_kmh: float = 4.0
+
+#: Census 2020 resident population of Minhang (district.geojson tag; plan: 2,653,500).
+census_population: int = 2_653_489
+
+#: Metric CRS for lengths and areas (UTM zone 51N).
+metric_crs: str = "EPSG:32651"
+
+#: Geographic CRS used everywhere inside the package.
+wgs84_crs: str = "EPSG:4326"
+
+
+def resolve_data_folder() -> Path:
+    """Return the data folder to use, checking that it exists.
+
+    Order: :data:`data_folder` (set by ``--data``), then ``$GEO_DATA_DIR``, then
+    :data:`DEFAULT_DATA_FOLDER`.
+    """
+    if data_folder is not None:
+        folder, how = Path(data_folder), "set by --data / geo.settings.data_folder"
+    elif os.environ.get(DATA_ENV_VAR):
+        folder, how = Path(os.environ[DATA_ENV_VAR]), f"from ${DATA_ENV_VAR}"
+    else:
+        folder, how = DEFAULT_DATA_FOLDER, "the default: ../shared/minhang beside the repository"
+    folder = folder.expanduser().resolve()
+    if not folder.is_dir():
+        msg = (
+            f"data folder not found: looked in {folder} ({how}). Point elsewhere with "
+            f"`geo --data PATH ...` or the environment variable {DATA_ENV_VAR}=PATH; the folder "
+            "must hold boundaries/, roads/, facilities/ and residential/ like the Minhang data pack."
+        )
+        raise DataFolderError(msg)
+    return folder
+
+
+def data_file(relative: str) -> Path:
+    """Return a file inside the data folder, with a clear error if it is missing."""
+    path = resolve_data_folder() / relative
+    if not path.exists():
+        msg = f"expected data file {relative!r} in the data folder {path.parent.parent}: not found at {path}"
+        raise DataFolderError(msg)
+    return path
+
+
+def resolve_cache_folder() -> Path:
+    """Return the cache folder, creating it if needed."""
+    folder = Path(cache_folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
