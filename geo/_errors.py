@@ -1,4 +1,4 @@
-"""Error hierarchy: every error a planner can cause subclasses a built-in, so callers may catch either."""
+"""Error hierarchy: each error subclasses a built-in too, so callers may catch either."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class InputFileError(GeoError, ValueError):
 
 
 class RowError(GeoError, ValueError):
-    """One or more rows of a table are invalid; ``problems`` lists each (row, field, value, reason)."""
+    """One or more rows of a table are invalid; ``problems`` lists (row, field, value, reason)."""
 
     def __init__(self, msg: str, problems: list[RowProblem] | None = None) -> None:
         super().__init__(msg)
@@ -38,12 +38,16 @@ class StandardError(GeoError, ValueError):
     """An unknown accessibility standard or an invalid parameter for one."""
 
 
+class CoordinateError(GeoError, ValueError):
+    """Coordinates or a coordinate-system name that cannot be converted."""
+
+
 class ScenarioError(GeoError, ValueError):
     """A scenario file is invalid."""
 
 
 class RowProblem:
-    """One problem in one row of an input table (1-based data row number, as a spreadsheet shows it)."""
+    """One problem in one row of an input table (row numbered as a spreadsheet shows it)."""
 
     __slots__ = ("field", "reason", "row", "value")
 

@@ -56,7 +56,7 @@ def resolve_data_folder() -> Path:
         msg = (
             f"data folder not found: looked in {folder} ({how}). Point elsewhere with "
             f"`geo --data PATH ...` or the environment variable {DATA_ENV_VAR}=PATH; the folder "
-            "must hold boundaries/, roads/, facilities/ and residential/ like the Minhang data pack."
+            "must hold boundaries/, roads/, facilities/ and residential/ like the Minhang pack."
         )
         raise DataFolderError(msg)
     return folder
@@ -66,7 +66,7 @@ def data_file(relative: str) -> Path:
     """Return a file inside the data folder, with a clear error if it is missing."""
     path = resolve_data_folder() / relative
     if not path.exists():
-        msg = f"expected data file {relative!r} in the data folder {path.parent.parent}: not found at {path}"
+        msg = f"expected data file {relative!r} in the data folder: not found at {path}"
         raise DataFolderError(msg)
     return path
 

@@ -1,0 +1,137 @@
+"""Input checks shared by the loaders: header matching, numbers, coordinate systems."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from geo._errors import InputFileError, RowError, RowProblem
+
+#: Accepted spellings of coordinate systems (lower-cased, spaces/hyphens/underscores removed).
+COORD_SYSTEM_ALIASES: dict[str, str] = {
+    "wgs84": "wgs84", "epsg4326": "wgs84", "gps": "wgs84", "wgs": "wgs84",
+    "gcj02": "gcj02", "gcj": "gcj02", "amap": "gcj02", "gaode": "gcj02", "高德": "gcj02",
+    "火星": "gcj02", "tencent": "gcj02", "腾讯": "gcj02",
+    "bd09": "bd09", "baidu": "bd09", "百度": "bd09",
+}  # fmt: skip
+
+
+def normalise_key(text: object) -> str:
+    """Lower-case ``text`` and drop spaces, hyphens, underscores and full-width spaces."""
+    return "".join(ch for ch in str(text).strip().lower() if ch not in " -_\u3000")
+
+
+def coord_system(value: object) -> str | None:
+    """Return ``wgs84``, ``gcj02`` or ``bd09`` for a spelling of one, or None if unknown."""
+    return COORD_SYSTEM_ALIASES.get(normalise_key(value))
+
+
+def match_columns(
+    columns: Iterable[object],
+    aliases: Mapping[str, tuple[str, ...]],
+    *,
+    required: Iterable[str],
+    source: str,
+) -> dict[str, str]:
+    """Map canonical field names to the file's own headers using ``aliases``.
+
+    Raises
+    ------
+    InputFileError
+        If a required field has no matching header, or two headers match one field.
+    """
+    found: dict[str, str] = {}
+    lookup = {normalise_key(a): field for field, names in aliases.items() for a in (field, *names)}
+    for col in columns:
+        field = lookup.get(normalise_key(col))
+        if field is None:
+            continue
+        if field in found:
+            msg = f"{source}: columns {found[field]!r} and {col!r} both mean `{field}`; keep one"
+            raise InputFileError(msg)
+        found[field] = str(col)
+    missing = [f for f in required if f not in found]
+    if missing:
+        accepted = "; ".join(f"{f}: {', '.join((f, *aliases[f]))}" for f in missing)
+        msg = (
+            f"{source}: missing required column(s) {missing}. "
+            f"Columns found: {list(map(str, columns))}. Accepted headers — {accepted}"
+        )
+        raise InputFileError(msg)
+    return found
+
+
+def parse_float(text: object) -> float | None:
+    """Parse a number written by a person (full-width digits, thousands separators); None if blank.
+
+    Raises ValueError for text that is not a number.
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return None
+    s = str(text).strip().translate(_FULLWIDTH).replace(",", "")
+    if s == "":
+        return None
+    value = float(s)
+    if not math.isfinite(value):
+        raise ValueError(s)
+    return value
+
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．－＋，", "0123456789.-+,")
+
+
+def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
+    """Read a CSV (UTF-8, UTF-8 with BOM or GB18030) or Excel sheet with every cell as text."""
+    path = Path(path)
+    if not path.exists():
+        msg = f"file not found: {path}"
+        raise InputFileError(msg)
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xlsm", ".xls"}:
+        try:
+            df = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str)
+        except ValueError as exc:
+            msg = f"{path.name}: cannot read sheet {sheet!r}: {exc}"
+            raise InputFileError(msg) from exc
+        return df.fillna("")
+    if suffix not in {".csv", ".txt", ".tsv"}:
+        msg = f"{path.name}: unsupported table format {suffix!r}; use .csv, .xlsx or .xls"
+        raise InputFileError(msg)
+    sep = "\t" if suffix == ".tsv" else ","
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                sep=sep,
+                encoding=encoding,
+                skip_blank_lines=False,  # keep row numbers equal to the spreadsheet's
+            )
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.EmptyDataError as exc:
+            msg = f"{path.name} is empty: expected a header row and at least one data row"
+            raise InputFileError(msg) from exc
+    msg = f"{path.name}: cannot decode the file as UTF-8 or GB18030; save it as UTF-8 CSV"
+    raise InputFileError(msg)
+
+
+def raise_if_problems(
+    problems: list[RowProblem], *, source: str, what: str, limit: int = 25
+) -> None:
+    """Raise :class:`RowError` listing every problem (up to ``limit`` in the message)."""
+    if not problems:
+        return
+    rows = sorted({p.row for p in problems})
+    lines = [f"  {p}" for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"  ... and {len(problems) - limit} more (see the error's .problems)")
+    msg = (
+        f"{source}: {len(rows)} invalid {what} row(s) (rows are numbered as in a spreadsheet, "
+        "header = row 1):\n" + "\n".join(lines)
+    )
+    raise RowError(msg, problems)

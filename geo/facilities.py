@@ -1,0 +1,450 @@
+"""Facility lists: types, CSV/Excel readers with row-level checks, and the pack's OSM facilities.
+
+Coordinates are WGS-84 inside. A file (or a ``坐标系``/``crs`` column, per row) may declare GCJ-02
+(AMap, Tencent) or BD-09 (Baidu); those rows are converted on reading and the count is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo import boundaries, coords, settings
+from geo._errors import InputFileError, RowProblem, UnknownSubdistrictError
+from geo._validate import (
+    coord_system,
+    match_columns,
+    normalise_key,
+    parse_float,
+    raise_if_problems,
+    read_table,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FacilityType:
+    """One facility type: code, Chinese and English names, accepted spellings."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    aliases: tuple[str, ...] = ()
+
+
+FACILITY_TYPES: dict[str, FacilityType] = {
+    t.code: t
+    for t in (
+        FacilityType("chc", "社区卫生服务中心", "community health service centre",
+                     ("社区卫生中心", "卫生服务中心", "community health centre",
+                      "community health center", "community health service center", "centre")),
+        FacilityType("branch", "社区卫生服务分中心", "branch centre",
+                     ("分中心", "branch center", "branch", "chc_branch")),
+        FacilityType("station", "社区卫生服务站", "service station",
+                     ("卫生服务站", "服务站", "health station", "chc_station")),
+        FacilityType("village_clinic", "村卫生室", "village clinic", ("卫生室",)),
+        FacilityType("hospital", "医院", "hospital", ("综合医院", "专科医院")),
+        FacilityType("emergency_department", "急诊部", "emergency department",
+                     ("急诊", "急诊科", "emergency", "a&e")),
+        FacilityType("ambulance_substation", "急救分站", "ambulance substation",
+                     ("急救站", "120急救分站", "ambulance station", "ambulance", "ems station")),
+        FacilityType("clinic", "门诊部/诊所", "clinic (outpatient, other)",
+                     ("门诊部", "诊所", "门诊", "doctors", "outpatient clinic")),
+    )
+}  # fmt: skip
+
+#: Basic-level (基层) community health facilities: the ones the 15-minute walk circle counts.
+BASIC_LEVEL_TYPES: tuple[str, ...] = ("chc", "branch", "station", "village_clinic")
+
+STATUSES: dict[str, tuple[str, ...]] = {
+    "existing": ("现有", "已建", "运营", "在用", "open", "operating", "built"),
+    "planned": ("规划", "拟建", "新建", "proposed", "plan"),
+    "under_construction": ("在建", "建设中", "under construction", "construction"),
+    "closed": ("关闭", "停用", "removed"),
+}
+
+#: Canonical field → accepted headers (compared lower-case without spaces, hyphens, underscores).
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("编号", "机构编号", "代码", "facility_id", "fid"),
+    "name": ("名称", "机构名称", "名字", "facility", "facility_name"),
+    "type": ("类型", "机构类型", "类别", "category", "kind"),
+    "lon": ("经度", "longitude", "lng", "long", "x"),
+    "lat": ("纬度", "latitude", "y"),
+    "address": ("地址", "详细地址", "addr"),
+    "subdistrict": ("街镇", "街道", "所属街镇", "街道/镇", "township"),
+    "status": ("状态", "建设状态"),
+    "capacity": ("容量", "床位", "床位数", "beds"),
+    "coord_system": ("坐标系", "坐标系统", "crs", "coordinate_system", "coords"),
+}
+
+FACILITY_COLUMNS = [
+    "id", "name", "type", "type_zh", "type_en", "status", "lon", "lat", "address", "capacity",
+    "subdistrict_code", "subdistrict_zh", "subdistrict_en", "boundary_status", "source",
+]  # fmt: skip
+
+#: Duplicates in OSM (a point and a building, or several buildings) are merged within this distance.
+DEFAULT_MERGE_METERS = 500.0
+
+_TYPE_LOOKUP: dict[str, str] = {
+    normalise_key(a): t.code
+    for t in FACILITY_TYPES.values()
+    for a in (t.code, t.name_zh, t.name_en, *t.aliases)
+}
+_STATUS_LOOKUP: dict[str, str] = {
+    normalise_key(a): code for code, names in STATUSES.items() for a in (code, *names)
+}
+
+
+def parse_type(text: object) -> str | None:
+    """Return the type code for a spelling of it (code, Chinese or English); None if unknown."""
+    return _TYPE_LOOKUP.get(normalise_key(text))
+
+
+def type_names() -> str:
+    """All valid types as ``code (中文, English)``, for error messages."""
+    return ", ".join(f"{t.code} ({t.name_zh}, {t.name_en})" for t in FACILITY_TYPES.values())
+
+
+@dataclass(frozen=True)
+class FacilityTable:
+    """Facilities read from one source, with what was converted, merged or rejected on the way.
+
+    ``gdf`` holds one row per facility (columns :data:`FACILITY_COLUMNS` plus any extra columns the
+    planner's file had), geometry = WGS-84 points. ``problems`` lists rejected rows; ``notes`` lists
+    accepted rows with something worth a look (declared subdistrict differs from the location).
+    """
+
+    gdf: gpd.GeoDataFrame
+    source: str
+    rows_read: int
+    problems: tuple[RowProblem, ...] = ()
+    notes: tuple[str, ...] = ()
+    converted: dict[str, int] = field(default_factory=dict)
+    merged: int = 0
+
+    def counts_by_type(self) -> dict[str, int]:
+        """Number of facilities of each type (every type listed, zeros included)."""
+        counts = self.gdf["type"].value_counts()
+        return {code: int(counts.get(code, 0)) for code in FACILITY_TYPES}
+
+    def summary(self) -> str:
+        """One line: how many facilities, from where, what was converted, merged or rejected."""
+        parts = [f"{len(self.gdf)} facilities from {self.source} ({self.rows_read} rows read)"]
+        if self.merged:
+            parts.append(f"{self.merged} duplicate records merged")
+        for crs, n in self.converted.items():
+            parts.append(f"{n} rows converted {crs}→WGS-84")
+        if self.problems:
+            parts.append(f"{len({p.row for p in self.problems})} rows rejected")
+        return "; ".join(parts)
+
+
+def read_facilities(
+    path: str | Path,
+    *,
+    coords_system: str = "wgs84",
+    sheet: str | int | None = None,
+    strict: bool = True,
+) -> FacilityTable:
+    """Read a facility list from CSV or Excel with English or Chinese headers.
+
+    Parameters
+    ----------
+    path
+        ``.csv`` (UTF-8 or GB18030), ``.xlsx`` or ``.xls``.
+    coords_system
+        ``wgs84``, ``gcj02`` (AMap) or ``bd09`` (Baidu): the system of the coordinates unless a
+        ``坐标系``/``crs`` column says otherwise for a row.
+    sheet
+        Excel sheet name or index (default: the first).
+    strict
+        If True, any invalid row raises :class:`~geo._errors.RowError` listing every problem. If
+        False, valid rows are returned and the rejected ones are listed in ``problems``.
+    """
+    path = Path(path)
+    df = read_table(path, sheet=sheet)
+    return facilities_from_frame(df, source=path.name, coords_system=coords_system, strict=strict)
+
+
+def facilities_from_frame(
+    df: pd.DataFrame,
+    *,
+    source: str,
+    coords_system: str = "wgs84",
+    strict: bool = True,
+    subdistricts: gpd.GeoDataFrame | None = None,
+) -> FacilityTable:
+    """Validate a table of facilities (cells as text) and return a :class:`FacilityTable`.
+
+    Row numbers in messages are spreadsheet rows (the header is row 1, the first facility row 2).
+    """
+    default_crs = coord_system(coords_system)
+    if default_crs is None:
+        msg = (
+            f"unknown coordinate system {coords_system!r}; use wgs84, gcj02 (AMap) or bd09 (Baidu)"
+        )
+        raise InputFileError(msg)
+    if df.empty:
+        msg = f"{source} holds no facility rows (only a header, or nothing)"
+        raise InputFileError(msg)
+    cols = match_columns(
+        df.columns, FIELD_ALIASES, required=("name", "type", "lon", "lat"), source=source
+    )
+    sub = boundaries.subdistricts(subdistricts)
+    district_m = shapely.union_all(sub.geometry.to_crs(settings.metric_crs).values).buffer(500.0)
+    rows: list[dict[str, Any]] = []
+    problems: list[RowProblem] = []
+    notes: list[str] = []
+    converted: dict[str, int] = {}
+    seen_ids: dict[str, int] = {}
+    blank = 0
+    for i, raw in enumerate(df.to_dict("records")):
+        row_no = i + 2
+        cells = {f: str(raw[c]).strip() for f, c in cols.items()}
+        if not any(str(v).strip() for v in raw.values()):
+            blank += 1
+            continue
+        rec, row_problems = _validate_row(row_no, cells, default_crs, seen_ids, sub)
+        if rec is not None and not row_problems:
+            row_problems += _check_location(row_no, rec, district_m, sub)
+        problems += row_problems
+        if rec is None or row_problems:
+            continue
+        if rec.pop("_converted_from", None):
+            crs = rec["coord_system_in"]
+            converted[crs] = converted.get(crs, 0) + 1
+        if rec.get("_note"):
+            notes.append(rec.pop("_note"))
+        rec.pop("_note", None)
+        extras = {str(c): raw[c] for c in df.columns if c not in cols.values()}
+        rows.append({**rec, **extras, "_row": row_no})
+    if strict:
+        raise_if_problems(problems, source=source, what="facility")
+    gdf = _to_gdf(rows, source=source, sub=sub)
+    if blank:
+        notes.append(f"{blank} blank row(s) skipped")
+    table = FacilityTable(
+        gdf=gdf, source=source, rows_read=len(df), problems=tuple(problems),
+        notes=tuple(notes), converted=converted,
+    )  # fmt: skip
+    logger.info(table.summary())
+    return table
+
+
+def _validate_row(
+    row_no: int,
+    cells: dict[str, str],
+    default_crs: str,
+    seen_ids: dict[str, int],
+    sub: gpd.GeoDataFrame,
+) -> tuple[dict[str, Any] | None, list[RowProblem]]:
+    problems: list[RowProblem] = []
+
+    def bad(name: str, reason: str) -> None:
+        problems.append(RowProblem(row_no, name, cells.get(name, ""), reason))
+
+    if not cells.get("name"):
+        bad("name", "a facility needs a name")
+    ftype = parse_type(cells.get("type", ""))
+    if ftype is None:
+        bad("type", f"unknown facility type; valid types: {type_names()}")
+    fid = cells.get("id") or f"row{row_no}"
+    if fid in seen_ids:
+        bad("id", f"duplicate id (first used on row {seen_ids[fid]})")
+    else:
+        seen_ids[fid] = row_no
+    status = _STATUS_LOOKUP.get(normalise_key(cells.get("status") or "existing"))
+    if status is None:
+        bad("status", f"unknown status; use one of {', '.join(STATUSES)} (or 现有/规划/在建/关闭)")
+    capacity = _parse_number(cells, "capacity", bad, minimum=0.0)
+    lon = _parse_number(cells, "lon", bad)
+    lat = _parse_number(cells, "lat", bad)
+    crs = coord_system(cells["coord_system"]) if cells.get("coord_system") else default_crs
+    if crs is None:
+        bad("coord_system", "unknown coordinate system; use wgs84, gcj02 (AMap) or bd09 (Baidu)")
+    declared = cells.get("subdistrict") or ""
+    declared_code = None
+    if declared:
+        try:
+            declared_code = str(boundaries.find_subdistrict(declared, sub)["code"])
+        except UnknownSubdistrictError:
+            names = ", ".join(sub["name_zh"])
+            bad("subdistrict", f"unknown subdistrict; valid: {names}")
+    if problems or lon is None or lat is None or crs is None:
+        if lon is None and "lon" not in {p.field for p in problems}:
+            bad("lon", "longitude is missing")
+        if lat is None and "lat" not in {p.field for p in problems}:
+            bad("lat", "latitude is missing")
+        return None, problems
+    rec: dict[str, Any] = {
+        "id": fid, "name": cells["name"], "type": ftype, "status": status,
+        "lon_in": lon, "lat_in": lat, "coord_system_in": crs,
+        "address": cells.get("address", ""), "capacity": capacity,
+        "subdistrict_declared": declared_code,
+    }  # fmt: skip
+    return rec, problems
+
+
+def _parse_number(
+    cells: dict[str, str], name: str, bad: Any, *, minimum: float | None = None
+) -> float | None:
+    try:
+        value = parse_float(cells.get(name))
+    except ValueError:
+        bad(name, "not a number")
+        return None
+    if value is not None and minimum is not None and value < minimum:
+        bad(name, f"must be ≥ {minimum:g}")
+        return None
+    return value
+
+
+def _check_location(
+    row_no: int, rec: dict[str, Any], district_m: shapely.Geometry, sub: gpd.GeoDataFrame
+) -> list[RowProblem]:
+    lon, lat, crs = rec["lon_in"], rec["lat_in"], rec["coord_system_in"]
+    x0, y0, x1, y1 = np.round(sub.total_bounds, 2)
+    if x0 - 1 <= lat <= x1 + 1 and y0 - 1 <= lon <= y1 + 1:
+        reason = f"looks swapped with lat={lat}: did you swap lon/lat? (Minhang lon {x0}–{x1})"
+        return [RowProblem(row_no, "lon", lon, reason)]
+    if crs != "wgs84":
+        wlon, wlat = coords.convert(lon, lat, from_crs=crs, to_crs="wgs84")
+        rec["_converted_from"] = crs
+        lon, lat = float(wlon), float(wlat)
+    pt = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=settings.wgs84_crs)
+    if not district_m.contains(pt.to_crs(settings.metric_crs).iloc[0]):
+        reason = (
+            f"({lon:.5f}, {lat:.5f}) is outside Minhang (lon {x0}–{x1}, lat {y0}–{y1}, "
+            "500 m tolerance); check the coordinates and their system (WGS-84/GCJ-02/BD-09)"
+        )
+        return [RowProblem(row_no, "lon/lat", f"{rec['lon_in']}, {rec['lat_in']}", reason)]
+    rec["lon"], rec["lat"] = lon, lat
+    return []
+
+
+def _to_gdf(rows: list[dict[Any, Any]], *, source: str, sub: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    df = pd.DataFrame(rows)
+    if df.empty:
+        df = pd.DataFrame(
+            columns=["id", "name", "type", "status", "lon", "lat", "address", "capacity"]
+        )
+    gdf = gpd.GeoDataFrame(
+        df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=settings.wgs84_crs
+    )
+    boundaries.add_subdistrict(gdf, sub)
+    gdf["type_zh"] = gdf["type"].map(lambda t: FACILITY_TYPES[t].name_zh)
+    gdf["type_en"] = gdf["type"].map(lambda t: FACILITY_TYPES[t].name_en)
+    gdf["source"] = source
+    if "subdistrict_declared" in gdf:
+        gdf["subdistrict_code"] = gdf["subdistrict_code"].fillna(gdf["subdistrict_declared"])
+    extra = [c for c in gdf.columns if c not in FACILITY_COLUMNS and c != "geometry"]
+    return gdf[[*FACILITY_COLUMNS, *extra, "geometry"]].reset_index(drop=True)
+
+
+# --- the data pack's OSM facilities ---------------------------------------------------------
+
+_NAME_RULES: tuple[tuple[str, str], ...] = (
+    (r"急救.*分站|急救站", "ambulance_substation"),
+    (r"急诊", "emergency_department"),
+    (r"服务站", "station"),
+    (r"分中心|分院", "branch"),
+    (r"精神卫生中心", "hospital"),  # a specialist hospital, not a community centre
+    (r"社区卫生|卫生服务中心|卫生中心", "chc"),
+    (r"村卫生室|卫生室", "village_clinic"),
+)
+
+
+def classify_osm(name: str, amenity: str, healthcare: str) -> str:
+    """Facility type of an OSM feature: community types by Chinese name, the rest by OSM tags.
+
+    ``amenity=hospital`` → hospital (a hospital's 门诊部 stays a hospital); ``amenity=clinic`` or
+    ``doctors`` → clinic (outpatient, not a basic-level community facility).
+    """
+    for pattern, code in _NAME_RULES:
+        if name and re.search(pattern, name):
+            return code
+    if amenity == "hospital" or (not amenity and healthcare == "hospital"):
+        return "hospital"
+    return "clinic"
+
+
+def facilities_from_pack(*, merge_meters: float = DEFAULT_MERGE_METERS) -> FacilityTable:
+    """Load the pack's 54 OSM health facilities, typed by name and tags, duplicates merged.
+
+    Records with the same name within ``merge_meters`` (a point and its building, or several
+    buildings of one hospital) become one facility; ``merged`` says how many records were folded.
+    """
+    path = settings.data_file("facilities/osm_health_facilities.csv")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = pd.DataFrame(
+        {
+            "id": raw["osm_id"],
+            "name": [
+                n or f"(unnamed OSM {a}) {i}"
+                for n, a, i in zip(raw["name"], raw["amenity"], raw["osm_id"], strict=True)
+            ],
+            "name_en": raw["name_en"],
+            "type": [
+                classify_osm(n, a, h)
+                for n, a, h in zip(raw["name"], raw["amenity"], raw["healthcare"], strict=True)
+            ],
+            "lon": raw["lon"].astype(float),
+            "lat": raw["lat"].astype(float),
+            "status": "existing",
+            "address": "",
+            "capacity": np.nan,
+        }
+    )
+    df, merged = merge_duplicates(df, max_meters=merge_meters)
+    source = "OpenStreetMap health facilities, Minhang data pack (May 2026, ODbL)"
+    gdf = _to_gdf(df.to_dict("records"), source=source, sub=boundaries.subdistricts())
+    table = FacilityTable(
+        gdf=gdf,
+        source=source,
+        rows_read=len(raw),
+        merged=merged,
+        notes=(f"{merged} duplicate OSM records merged (same name within {merge_meters:g} m)",),
+    )
+    logger.info(table.summary())
+    return table
+
+
+def merge_duplicates(df: pd.DataFrame, *, max_meters: float) -> tuple[pd.DataFrame, int]:
+    """Merge rows with the same name within ``max_meters`` of the group's first row.
+
+    The first row of each group is kept; ``merged_ids`` lists every id folded into it.
+    Unnamed rows are never merged. Returns the frame and the number of rows folded away.
+    """
+    xy = np.column_stack(
+        gpd.GeoSeries(gpd.points_from_xy(df["lon"], df["lat"]), crs=settings.wgs84_crs)
+        .to_crs(settings.metric_crs)
+        .get_coordinates()
+        .to_numpy()
+        .T
+    )
+    key = df["name"].map(lambda s: re.sub(r"\s+", "", str(s)))
+    keep = np.ones(len(df), bool)
+    merged_ids = [[str(i)] for i in df["id"]]
+    for _, idx in key.groupby(key, sort=False).indices.items():
+        if str(df["name"].iloc[idx[0]]).startswith("(unnamed"):
+            continue
+        for j in idx[1:]:
+            for k in idx:
+                if k == j or not keep[k] or k > j:
+                    continue
+                if np.hypot(*(xy[j] - xy[k])) <= max_meters:
+                    keep[j] = False
+                    merged_ids[k].append(str(df["id"].iloc[j]))
+                    break
+    out = df.copy()
+    out["merged_ids"] = [";".join(m) for m in merged_ids]
+    return out[keep].reset_index(drop=True), int((~keep).sum())

@@ -1,0 +1,220 @@
+"""Population as weighted points, each layer carrying the ``source`` label that outputs print.
+
+Three sources:
+
+* :func:`population_from_addresses` — the default proxy: the pack's 1,214 geocoded residential
+  addresses, equal weights scaled so the district sums to the census total (2,653,489). A location
+  sample of housing, not a census: say so wherever it is used.
+* :func:`population_from_table` — subdistrict totals a planner supplies, spread evenly over the
+  residential points inside each subdistrict.
+* :func:`population_from_raster` — a population raster (GeoTIFF such as WorldPop), one point per
+  populated cell at the cell centre.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo import boundaries, settings
+from geo._errors import InputFileError, RowProblem, UnknownSubdistrictError
+from geo._validate import match_columns, parse_float, raise_if_problems, read_table
+
+logger = logging.getLogger(__name__)
+
+POPULATION_ALIASES: dict[str, tuple[str, ...]] = {
+    "subdistrict": ("街镇", "街道", "街道/镇", "名称", "name", "unit", "code", "代码"),
+    "population": ("人口", "常住人口", "人口数", "residents", "pop"),
+}
+
+
+@dataclass(frozen=True)
+class Population:
+    """Weighted population points (WGS-84) and where they came from.
+
+    ``gdf`` columns: ``weight`` (residents), ``subdistrict_code`` and geometry. ``source`` is the
+    label every output prints; ``notes`` say what was excluded or approximated.
+    """
+
+    gdf: gpd.GeoDataFrame
+    source: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> float:
+        """Residents represented by the points."""
+        return float(self.gdf["weight"].sum())
+
+    def totals_by_subdistrict(self) -> pd.Series:
+        """Residents per subdistrict code (units with no points are absent)."""
+        return self.gdf.groupby("subdistrict_code")["weight"].sum()
+
+
+def _read_addresses(path: Path | None = None) -> gpd.GeoDataFrame:
+    src = path or settings.data_file("residential/residential_addresses_2022.csv")
+    df = pd.read_csv(src, dtype={"subdistrict_code": str})
+    missing = {"address", "wgs84_lon", "wgs84_lat"} - set(df.columns)
+    if missing:
+        msg = f"{src}: residential address file needs columns {sorted(missing)}"
+        raise InputFileError(msg)
+    gdf = gpd.GeoDataFrame(
+        df.rename(columns={"subdistrict_code": "subdistrict_declared"}),
+        geometry=gpd.points_from_xy(df["wgs84_lon"], df["wgs84_lat"]),
+        crs=settings.wgs84_crs,
+    )
+    gdf["subdistrict_code"] = boundaries.assign_subdistricts(df["wgs84_lon"], df["wgs84_lat"])
+    return gdf
+
+
+def population_from_addresses(
+    *, total: float | None = None, path: str | Path | None = None
+) -> Population:
+    """The default proxy: residential addresses with equal weights summing to ``total``.
+
+    ``total`` defaults to the census 2020 population (:data:`geo.settings.census_population`).
+    Addresses outside every subdistrict are excluded and counted in ``notes``.
+    """
+    total = float(settings.census_population if total is None else total)
+    gdf = _read_addresses(Path(path) if path else None)
+    outside = gdf["subdistrict_code"].isna()
+    gdf = gdf[~outside].copy()
+    gdf["weight"] = total / len(gdf)
+    notes = [
+        f"{len(gdf)} residential addresses (2022 public-health bulletins, AMap-geocoded) "
+        f"given equal weight {total / len(gdf):,.1f}",
+    ]
+    if outside.any():
+        notes.append(f"{int(outside.sum())} addresses lie outside every subdistrict: excluded")
+    source = (
+        f"proxy: {len(gdf)} residential addresses (2022) scaled to census 2020 total {total:,.0f}"
+    )
+    logger.info("population %s", source)
+    return Population(
+        gdf=gdf[["address", "weight", "subdistrict_code", "geometry"]],
+        source=source,
+        notes=tuple(notes),
+    )
+
+
+def population_from_table(path: str | Path, *, sheet: str | int | None = None) -> Population:
+    """Subdistrict totals from a planner's table, spread evenly over residential points per unit.
+
+    The table needs a subdistrict column (code, Chinese or English name) and a population column.
+    A unit with residents but no residential point gets one point at its representative point.
+    """
+    path = Path(path)
+    df = read_table(path, sheet=sheet)
+    cols = match_columns(
+        df.columns, POPULATION_ALIASES, required=("subdistrict", "population"), source=path.name
+    )
+    sub = boundaries.subdistricts()
+    totals, problems = _parse_totals(df, cols, sub)
+    raise_if_problems(problems, source=path.name, what="population")
+    addresses = _read_addresses()
+    frames: list[gpd.GeoDataFrame] = []
+    notes: list[str] = []
+    for code, residents in totals.items():
+        pts = addresses[addresses["subdistrict_code"] == code]
+        if pts.empty:
+            rep = sub.loc[sub["code"] == code, "geometry"].representative_point()
+            pts = gpd.GeoDataFrame(
+                {"address": ["(representative point)"]}, geometry=rep.values, crs=settings.wgs84_crs
+            )
+            pts["subdistrict_code"] = code
+            notes.append(
+                f"{code}: no residential points; {residents:,.0f} residents placed at one "
+                "representative point"
+            )
+        pts = pts[["address", "subdistrict_code", "geometry"]].copy()
+        pts["weight"] = residents / len(pts)
+        frames.append(pts)
+    missing = sorted(set(sub["code"]) - set(totals))
+    if missing:
+        notes.append(f"no population given for {', '.join(missing)}: counted as 0")
+    gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.wgs84_crs)
+    source = (
+        f"table {path.name}: {sum(totals.values()):,.0f} residents in {len(totals)} "
+        "subdistricts, spread over residential addresses"
+    )
+    return Population(
+        gdf=gdf[["address", "weight", "subdistrict_code", "geometry"]],
+        source=source,
+        notes=tuple(notes),
+    )
+
+
+def _parse_totals(
+    df: pd.DataFrame, cols: dict[str, str], sub: gpd.GeoDataFrame
+) -> tuple[dict[str, float], list[RowProblem]]:
+    totals: dict[str, float] = {}
+    problems: list[RowProblem] = []
+    for i, raw in enumerate(df.to_dict("records")):
+        row_no = i + 2
+        name, value = str(raw[cols["subdistrict"]]).strip(), raw[cols["population"]]
+        try:
+            code = str(boundaries.find_subdistrict(name, sub)["code"])
+        except UnknownSubdistrictError as exc:
+            problems.append(RowProblem(row_no, "subdistrict", name, str(exc)))
+            continue
+        try:
+            residents = parse_float(value)
+        except ValueError:
+            residents = None
+        if residents is None or residents < 0:
+            problems.append(RowProblem(row_no, "population", value, "must be a number ≥ 0"))
+            continue
+        if code in totals:
+            problems.append(RowProblem(row_no, "subdistrict", name, "listed twice"))
+            continue
+        totals[code] = residents
+    return totals, problems
+
+
+def population_from_raster(path: str | Path, *, band: int = 1) -> Population:
+    """One weighted point per populated raster cell (e.g. WorldPop GeoTIFF) inside the district.
+
+    Cell values are residents per cell; nodata, NaN and values ≤ 0 are skipped. Any CRS rasterio
+    knows is accepted; points are converted to WGS-84.
+    """
+    import rasterio  # imported here: only this loader needs it
+
+    path = Path(path)
+    try:
+        with rasterio.open(path) as src:
+            data = src.read(band, masked=True).astype(float).filled(np.nan)
+            transform, crs = src.transform, src.crs
+    except rasterio.errors.RasterioIOError as exc:
+        msg = f"cannot read population raster {path}: {exc}"
+        raise InputFileError(msg) from exc
+    if crs is None:
+        msg = f"population raster {path.name} has no CRS; set one (e.g. EPSG:4326) before use"
+        raise InputFileError(msg)
+    rows, cols = np.nonzero(np.nan_to_num(data, nan=0.0) > 0)
+    c, r = cols + 0.5, rows + 0.5  # cell centres, by the affine transform's coefficients
+    xs = transform.c + c * transform.a + r * transform.b
+    ys = transform.f + c * transform.d + r * transform.e
+    pts = gpd.GeoSeries(gpd.points_from_xy(xs, ys), crs=crs).to_crs(settings.wgs84_crs)
+    gdf = gpd.GeoDataFrame(
+        {"weight": data[rows, cols]}, geometry=pts.values, crs=settings.wgs84_crs
+    )
+    gdf["address"] = ""
+    gdf["subdistrict_code"] = boundaries.assign_subdistricts(
+        pts.x.to_numpy(), pts.y.to_numpy(), max_gap_meters=0
+    )
+    inside = gdf["subdistrict_code"].notna()
+    notes = [
+        f"{int((~inside).sum())} populated cells outside the district excluded "
+        f"({gdf.loc[~inside, 'weight'].sum():,.0f} residents)"
+    ]
+    gdf = gdf[inside].reset_index(drop=True)
+    source = f"raster {path.name}: {gdf['weight'].sum():,.0f} residents in {len(gdf)} cells"
+    return Population(
+        gdf=gdf[["address", "weight", "subdistrict_code", "geometry"]],
+        source=source,
+        notes=tuple(notes),
+    )

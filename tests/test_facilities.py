@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pyproj import Geod
+
+from geo import coords, facilities
+from geo._errors import InputFileError, RowError
+
+HEADER_ZH = "编号,名称,类型,经度,纬度,地址,街镇,状态,容量\n"
+GOOD_ZH = [
+    "A1,七宝社区卫生服务中心,社区卫生服务中心,121.3482,31.1520,七宝镇,七宝镇,现有,120",
+    "A2,新站,服务站,121.3700,31.1300,,莘庄镇,规划,",
+]
+
+
+def _write(tmp_path, text, name="f.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def test_reads_chinese_headers(tmp_path, pack):
+    table = facilities.read_facilities(_write(tmp_path, HEADER_ZH + "\n".join(GOOD_ZH)))
+    gdf = table.gdf
+    assert list(gdf["id"]) == ["A1", "A2"]
+    assert list(gdf["type"]) == ["chc", "station"]
+    assert list(gdf["status"]) == ["existing", "planned"]
+    assert list(gdf["subdistrict_zh"]) == ["七宝镇", "莘庄镇"]
+    assert gdf["capacity"].iloc[0] == 120
+    assert pd.isna(gdf["capacity"].iloc[1])
+    assert gdf.crs.to_epsg() == 4326
+    assert table.problems == ()
+
+
+def test_reads_excel_with_english_headers_and_keeps_extra_columns(tmp_path, pack):
+    df = pd.DataFrame(
+        {
+            "Name": ["Gumei station"],
+            "Type": ["service station"],
+            "Longitude": [121.40],
+            "Latitude": [31.15],
+            "Remark": ["keep me"],
+        }
+    )
+    path = tmp_path / "f.xlsx"
+    df.to_excel(path, index=False)
+    gdf = facilities.read_facilities(path).gdf
+    assert gdf["type"].iloc[0] == "station"
+    assert gdf["Remark"].iloc[0] == "keep me"
+
+
+def test_reads_gb18030_csv(tmp_path, pack):
+    path = _write(tmp_path, HEADER_ZH + GOOD_ZH[0], encoding="gb18030")
+    assert facilities.read_facilities(path).gdf["name"].iloc[0] == "七宝社区卫生服务中心"
+
+
+@pytest.mark.parametrize(
+    ("row", "pattern"),
+    [
+        ("B1,甲,服务站,31.15,121.35,,,,", r"row 3: `lon`=31\.15: .*did you swap lon/lat"),
+        ("B1,甲,服务站,121.90,31.15,,,,", r"row 3: `lon/lat`=.*outside Minhang"),
+        ("B1,甲,药店,121.35,31.15,,,,", r"row 3: `type`='药店': unknown facility type.*chc \(社区"),
+        (
+            "A1,甲,服务站,121.35,31.15,,,,",
+            r"row 3: `id`='A1': duplicate id \(first used on row 2\)",
+        ),
+        ("B1,甲,服务站,东经121,31.15,,,,", r"row 3: `lon`='东经121': not a number"),
+        ("B1,,服务站,121.35,31.15,,,,", r"row 3: `name`='': a facility needs a name"),
+        ("B1,甲,服务站,121.35,31.15,,七堡镇,,", r"row 3: `subdistrict`='七堡镇': unknown.*七宝镇"),
+        ("B1,甲,服务站,121.35,31.15,,,拆了,", r"row 3: `status`='拆了': unknown status"),
+        ("B1,甲,服务站,121.35,31.15,,,,-5", r"row 3: `capacity`='-5': must be ≥ 0"),
+        ("B1,甲,服务站,121.35,,,,,", r"row 3: `lat`='': latitude is missing"),
+    ],
+)
+def test_bad_rows_name_row_field_and_value(tmp_path, pack, row, pattern):
+    path = _write(tmp_path, HEADER_ZH + GOOD_ZH[0] + "\n" + row)
+    with pytest.raises(RowError, match=pattern) as info:
+        facilities.read_facilities(path)
+    assert [p.row for p in info.value.problems] == [3] * len(info.value.problems)
+
+
+def test_lenient_mode_keeps_every_valid_row(tmp_path, pack):
+    rows = [
+        GOOD_ZH[0],
+        "B1,甲,药店,121.35,31.15,,,,",
+        GOOD_ZH[1],
+        "",
+        "B2,乙,服务站,31.15,121.35,,,,",
+    ]
+    table = facilities.read_facilities(_write(tmp_path, HEADER_ZH + "\n".join(rows)), strict=False)
+    assert list(table.gdf["id"]) == ["A1", "A2"]
+    assert sorted({p.row for p in table.problems}) == [3, 6]
+    assert any("blank row" in n for n in table.notes)
+    assert "2 rows rejected" in table.summary()
+
+
+def test_missing_column_lists_what_was_found(tmp_path):
+    with pytest.raises(InputFileError, match=r"missing required column\(s\) \['lat'\].*经度"):
+        facilities.read_facilities(_write(tmp_path, "名称,类型,经度\n甲,服务站,121.3\n"))
+
+
+def test_empty_file(tmp_path):
+    with pytest.raises(InputFileError, match="empty"):
+        facilities.read_facilities(_write(tmp_path, ""))
+    with pytest.raises(InputFileError, match="no facility rows"):
+        facilities.read_facilities(_write(tmp_path, HEADER_ZH))
+
+
+def test_unsupported_format_and_missing_file(tmp_path):
+    with pytest.raises(InputFileError, match=r"unsupported table format '\.json'"):
+        facilities.read_facilities(_write(tmp_path, "{}", name="f.json"))
+    with pytest.raises(InputFileError, match="file not found"):
+        facilities.read_facilities(tmp_path / "nope.csv")
+
+
+def _gcj_sample(pack, n=20):
+    res = pd.read_csv(pack / "residential/residential_addresses_2022.csv").iloc[:: 1214 // n]
+    return res[res["subdistrict_zh"] != "吴泾镇"].head(n)  # skip the few rows geocoded off-unit
+
+
+def test_gcj02_by_option_and_by_column(tmp_path, pack):
+    res = _gcj_sample(pack)
+    geod = Geod(ellps="WGS84")
+    lines = [
+        f"R{i},点{i},服务站,{r.gcj02_lon},{r.gcj02_lat}" for i, r in enumerate(res.itertuples())
+    ]
+    path = _write(tmp_path, "id,name,type,lon,lat\n" + "\n".join(lines))
+    table = facilities.read_facilities(path, coords_system="gcj02", strict=False)
+    ok = res.iloc[[int(i[1:]) for i in table.gdf["id"]]]
+    _, _, dist = geod.inv(table.gdf["lon"], table.gdf["lat"], ok["wgs84_lon"], ok["wgs84_lat"])
+    assert max(dist) < 3.0
+    assert table.converted == {"gcj02": len(table.gdf)}
+    # per-row declaration: one AMap row, one Baidu row in a WGS-84 file
+    lon_bd, lat_bd = coords.wgs84_to_bd09(121.36, 31.14)
+    text = (
+        "name,type,lon,lat,坐标系\n"
+        f"a,station,{res.gcj02_lon.iloc[0]},{res.gcj02_lat.iloc[0]},高德\n"
+        f"b,station,{lon_bd},{lat_bd},BD-09\n"
+    )
+    gdf = facilities.read_facilities(_write(tmp_path, text)).gdf
+    assert gdf["lon"].iloc[1] == pytest.approx(121.36, abs=1e-7)
+    assert gdf["lat"].iloc[1] == pytest.approx(31.14, abs=1e-7)
+
+
+def test_unknown_coordinate_system():
+    with pytest.raises(InputFileError, match="unknown coordinate system 'utm'"):
+        facilities.facilities_from_frame(
+            pd.DataFrame({"name": ["a"]}), source="x", coords_system="utm"
+        )
+
+
+def test_parse_type_spellings():
+    assert facilities.parse_type("村卫生室") == "village_clinic"
+    assert facilities.parse_type("Ambulance Substation") == "ambulance_substation"
+    assert facilities.parse_type("急救分站") == "ambulance_substation"
+    assert facilities.parse_type("branch centre") == "branch"
+    assert facilities.parse_type("pharmacy") is None
+
+
+def test_pack_facilities_typed_and_merged(pack):
+    table = facilities.facilities_from_pack()
+    assert table.rows_read == 54
+    # merged by hand from the CSV: 仁济医院南院 3→1, 吴泾社区卫生服务中心 2→1, 高兴…服务站 2→1
+    assert table.merged == 4
+    assert len(table.gdf) == 50
+    by_name = table.gdf.set_index("merged_ids")
+    assert by_name.loc["way/302368260;way/1242264679;way/1242264680", "name"] == "仁济医院南院"
+    types = dict(zip(table.gdf["name"], table.gdf["type"], strict=True))
+    assert types["闵行区中心医院急诊部"] == "emergency_department"
+    assert types["浦江社区卫生服务中心鲁汇分中心"] == "branch"
+    assert types["浦江社区卫生服务中心（浦航分院）"] == "branch"
+    assert types["上海市精神卫生中心 (闵行院区)"] == "hospital"
+    assert types["高兴社区卫生服务站"] == "station"
+    assert types["和睦家门诊部"] == "clinic"
+    assert table.counts_by_type()["ambulance_substation"] == 0
+    assert table.gdf["subdistrict_code"].notna().all()
