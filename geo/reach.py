@@ -1,0 +1,310 @@
+"""Reach on the street network: snap points to edges, multi-source limited Dijkstra, partial edges.
+
+Precompute once, query many (as pandana does): :class:`ReachIndex` turns an osmnx-style graph into
+arrays — node coordinates in UTM 51N, one *segment* per road piece (the two directions of a two-way
+road share a segment), a CSR matrix per cost kind and an STRtree of segment geometries. Queries
+then cost one ``scipy.sparse.csgraph.dijkstra`` call.
+
+How a point is reached: it is snapped to the nearest segment (not only the nearest node) at
+``pos`` metres from the segment's start; the *access leg* from the point to the road counts (at
+walking speed on the walk network, at :data:`DRIVE_ACCESS_SPEED_KMH` on the drive network, as
+metres for distance standards). Points farther than ``max_snap_meters`` from every road are
+*off network*: flagged, never counted as covered. A source (facility) enters the graph as a virtual
+node joined to both ends of its segment by the partial costs, so a facility in the middle of a
+long road reaches both ways correctly, and one-way segments are respected.
+
+Costs: ``time_s`` (seconds, from the edges' ``travel_time``) or ``length_m`` (metres).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+import shapely
+from pyproj import Transformer
+from scipy.sparse.csgraph import dijkstra
+
+from geo import settings
+
+logger = logging.getLogger(__name__)
+
+CostKind = Literal["time_s", "length_m"]
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Last leg from the drive network to a door (compound lanes, yards), for drive-time costs.
+DRIVE_ACCESS_SPEED_KMH = 10.0
+
+#: Points farther than this from every road are off network (flagged, not counted as covered).
+DEFAULT_MAX_SNAP_METERS = 300.0
+
+#: Added to every edge cost: scipy's sparse graphs must not hold zero-weight edges.
+_EPS = 1e-9
+
+_TO_METRIC = Transformer.from_crs(settings.wgs84_crs, settings.metric_crs, always_xy=True)
+
+
+def to_metric(lon: npt.ArrayLike, lat: npt.ArrayLike) -> FloatArray:
+    """(lon, lat) in WGS-84 → (n, 2) array of UTM 51N metres."""
+    x, y = _TO_METRIC.transform(np.asarray(lon, float), np.asarray(lat, float))
+    return np.column_stack([np.atleast_1d(x), np.atleast_1d(y)])
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Points snapped to segments.
+
+    ``seg`` is the segment index (-1 if off network), ``frac`` the position along it as a share
+    of its length from its start node (0..1), ``access_m`` the distance from the point to it.
+    """
+
+    seg: IntArray
+    frac: FloatArray
+    access_m: FloatArray
+
+    @property
+    def off_network(self) -> npt.NDArray[np.bool_]:
+        """True where no road lies within the snapping distance."""
+        return self.seg < 0
+
+    def take(self, idx: npt.ArrayLike) -> Snap:
+        """The snaps of a subset of the points."""
+        i = np.asarray(idx, dtype=np.int64)
+        return Snap(self.seg[i], self.frac[i], self.access_m[i])
+
+
+@dataclass(frozen=True, eq=False)
+class ReachIndex:
+    """Arrays derived from a routable graph; build with :func:`reach_index_from_graph`.
+
+    Segment ``s`` runs from node ``seg_u[s]`` to ``seg_v[s]`` (node indices) with length
+    ``seg_len[s]`` metres and geometry ``seg_geom[s]`` in UTM 51N. ``fwd[kind][s]`` is the cost of
+    traversing it u→v (inf where the direction is not allowed), ``bwd[kind][s]`` v→u.
+    """
+
+    mode: str
+    node_ids: npt.NDArray[np.int64]
+    node_xy: FloatArray
+    seg_u: IntArray
+    seg_v: IntArray
+    seg_len: FloatArray
+    seg_geom: npt.NDArray[np.object_]
+    seg_name: npt.NDArray[np.object_]
+    fwd: dict[str, FloatArray]
+    bwd: dict[str, FloatArray]
+    access_cost_per_m: dict[str, float]
+    tree: shapely.STRtree
+    _coo: dict[str, tuple[IntArray, IntArray, FloatArray]] = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of graph nodes."""
+        return len(self.node_ids)
+
+    def snap(self, xy: FloatArray, *, max_snap_meters: float = DEFAULT_MAX_SNAP_METERS) -> Snap:
+        """Snap metric points to their nearest segment within ``max_snap_meters``."""
+        n = len(xy)
+        seg = np.full(n, -1, dtype=np.int64)
+        frac = np.zeros(n)
+        access = np.full(n, np.inf)
+        if n == 0:
+            return Snap(seg, frac, access)
+        pts = shapely.points(xy)
+        (pi, si), dist = self.tree.query_nearest(
+            pts, max_distance=max_snap_meters, return_distance=True, all_matches=False
+        )
+        seg[pi] = si
+        access[pi] = dist
+        frac[pi] = shapely.line_locate_point(self.seg_geom[si], pts[pi], normalized=True)
+        return Snap(seg, np.nan_to_num(frac, nan=0.0), access)
+
+    def _graph_arrays(self, kind: str) -> tuple[IntArray, IntArray, FloatArray]:
+        if kind not in self._coo:
+            ok_f, ok_b = np.isfinite(self.fwd[kind]), np.isfinite(self.bwd[kind])
+            rows = np.concatenate([self.seg_u[ok_f], self.seg_v[ok_b]])
+            cols = np.concatenate([self.seg_v[ok_f], self.seg_u[ok_b]])
+            data = np.concatenate([self.fwd[kind][ok_f], self.bwd[kind][ok_b]]) + _EPS
+            self._coo[kind] = _min_duplicates(rows, cols, data, self.n_nodes)
+        return self._coo[kind]
+
+    def source_edges(self, snap: Snap, kind: str) -> tuple[IntArray, IntArray, FloatArray]:
+        """Edges from each source (as virtual node ``n_nodes + i``) to its segment's two ends."""
+        ok = np.flatnonzero(snap.seg >= 0)
+        s, frac = snap.seg[ok], snap.frac[ok]
+        acc_cost = snap.access_m[ok] * self.access_cost_per_m[kind]
+        to_u = acc_cost + frac * self.bwd[kind][s]  # back towards u: the v→u direction
+        to_v = acc_cost + (1 - frac) * self.fwd[kind][s]
+        virt = self.n_nodes + ok
+        rows = np.concatenate([virt, virt])
+        cols = np.concatenate([self.seg_u[s], self.seg_v[s]])
+        data = np.concatenate([to_u, to_v])
+        keep = np.isfinite(data)
+        return rows[keep], cols[keep], data[keep] + _EPS
+
+    def node_costs(
+        self, sources: Snap, kind: str, *, limit: float, min_only: bool = True
+    ) -> FloatArray:
+        """Least cost from the sources to every node, inf beyond ``limit``.
+
+        Returns shape ``(n_nodes,)`` if ``min_only`` (the cost from the nearest source), otherwise
+        ``(n_sources, n_nodes)`` (one row per source; rows of off-network sources are all inf).
+        """
+        n, k = self.n_nodes, len(sources.seg)
+        if k == 0:
+            return np.full(n, np.inf) if min_only else np.full((0, n), np.inf)
+        r0, c0, d0 = self._graph_arrays(kind)
+        r1, c1, d1 = self.source_edges(sources, kind)
+        size = n + k
+        rows, cols = np.concatenate([r0, r1]), np.concatenate([c0, c1])
+        graph = sp.csr_matrix((np.concatenate([d0, d1]), (rows, cols)), shape=(size, size))
+        idx = np.arange(n, n + k)
+        dist = dijkstra(graph, directed=True, indices=idx, limit=limit, min_only=min_only)
+        return np.asarray(dist[..., :n], dtype=float)
+
+    def point_costs(
+        self, node_cost: FloatArray, points: Snap, kind: str, *, sources: Snap | None = None
+    ) -> FloatArray:
+        """Cost to each point from node costs (1-d), including its access leg.
+
+        If ``sources`` is given, a point on the same segment as a source is also reached directly
+        along that segment (without passing a node).
+        """
+        cost = np.full(len(points.seg), np.inf)
+        ok = np.flatnonzero(points.seg >= 0)
+        s, frac = points.seg[ok], points.frac[ok]
+        via_u = node_cost[self.seg_u[s]] + frac * self.fwd[kind][s]
+        via_v = node_cost[self.seg_v[s]] + (1 - frac) * self.bwd[kind][s]
+        best = np.minimum(via_u, via_v)
+        if sources is not None:
+            best = np.minimum(best, self._same_segment(points.take(ok), sources, kind))
+        cost[ok] = best + points.access_m[ok] * self.access_cost_per_m[kind]
+        return cost
+
+    def _same_segment(self, points: Snap, sources: Snap, kind: str) -> FloatArray:
+        out = np.full(len(points.seg), np.inf)
+        src_ok = np.flatnonzero(sources.seg >= 0)
+        if len(src_ok) == 0:
+            return out
+        order = np.argsort(sources.seg[src_ok], kind="stable")
+        src_seg = sources.seg[src_ok][order]
+        lo = np.searchsorted(src_seg, points.seg, side="left")
+        hi = np.searchsorted(src_seg, points.seg, side="right")
+        for p in np.flatnonzero(hi > lo):
+            s = points.seg[p]
+            for j in src_ok[order[lo[p] : hi[p]]]:
+                delta = points.frac[p] - sources.frac[j]
+                full = self.fwd[kind][s] if delta >= 0 else self.bwd[kind][s]
+                leg = sources.access_m[j] * self.access_cost_per_m[kind]
+                out[p] = min(out[p], leg + abs(delta) * full)
+        return out
+
+    def reach(
+        self, sources: Snap, points: Snap, kind: str, *, limit: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Least cost from the sources to every node and to every point (inf beyond ``limit``)."""
+        node_cost = self.node_costs(sources, kind, limit=limit)
+        return node_cost, self.point_costs(node_cost, points, kind, sources=sources)
+
+
+def _min_duplicates(
+    rows: IntArray, cols: IntArray, data: FloatArray, size: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Keep the cheapest of parallel edges (a CSR matrix would sum them)."""
+    key = rows * size + cols
+    order = np.lexsort((data, key))
+    key_sorted = key[order]
+    first = np.ones(len(order), bool)
+    first[1:] = key_sorted[1:] != key_sorted[:-1]
+    pick = order[first]
+    return rows[pick], cols[pick], data[pick]
+
+
+def reach_index_from_graph(
+    G: nx.MultiDiGraph, *, mode: str, walk_speed_kmh: float | None = None
+) -> ReachIndex:
+    """Build a :class:`ReachIndex` from an osmnx-style graph in WGS-84 (x=lon, y=lat).
+
+    Edges need ``length`` (m) and ``travel_time`` (s); ``geometry`` (LineString, lon/lat) where
+    the edge is not straight. The two directions of a two-way road become one segment.
+    """
+    node_ids = np.fromiter(G.nodes, dtype=np.int64, count=G.number_of_nodes())
+    pos_of = {int(n): i for i, n in enumerate(node_ids)}
+    lon = np.array([G.nodes[n]["x"] for n in node_ids], float)
+    lat = np.array([G.nodes[n]["y"] for n in node_ids], float)
+    node_xy = to_metric(lon, lat)
+    seg_key: dict[tuple[int, int, int], int] = {}
+    us: list[int] = []
+    vs: list[int] = []
+    lens: list[float] = []
+    geoms: list[object] = []
+    names: list[object] = []
+    f_time: list[float] = []
+    b_time: list[float] = []
+    for u, v, k, d in G.edges(keys=True, data=True):
+        a, b = pos_of[int(u)], pos_of[int(v)]
+        forward = a <= b
+        lo, hi = (a, b) if forward else (b, a)
+        length = float(d.get("length", 0.0))
+        time_s = float(d.get("travel_time", np.inf))
+        s = seg_key.get((lo, hi, int(k)))
+        if s is not None and abs(lens[s] - length) <= 0.5 + 1e-3 * length:
+            (f_time if forward else b_time)[s] = time_s
+            continue
+        seg_key[(lo, hi, int(k))] = len(us)
+        us.append(lo)
+        vs.append(hi)
+        lens.append(length)
+        geom = d.get("geometry")
+        if geom is not None and not forward:
+            geom = geom.reverse()
+        geoms.append(geom)
+        names.append(d.get("name"))
+        f_time.append(time_s if forward else np.inf)
+        b_time.append(np.inf if forward else time_s)
+    seg_u, seg_v = np.array(us, np.int64), np.array(vs, np.int64)
+    seg_geom = _metric_geometries(geoms, node_xy, seg_u, seg_v)
+    seg_len = np.array(lens, float)
+    fwd_len = np.where(np.isfinite(f_time), seg_len, np.inf)
+    bwd_len = np.where(np.isfinite(b_time), seg_len, np.inf)
+    walk_mps = (walk_speed_kmh or settings.walk_speed_kmh) / 3.6
+    access_time = 1 / walk_mps if mode == "walk" else 3.6 / DRIVE_ACCESS_SPEED_KMH
+    index = ReachIndex(
+        mode=mode,
+        node_ids=node_ids,
+        node_xy=node_xy,
+        seg_u=seg_u,
+        seg_v=seg_v,
+        seg_len=seg_len,
+        seg_geom=seg_geom,
+        seg_name=np.array(names, dtype=object),
+        fwd={"time_s": np.array(f_time, float), "length_m": fwd_len},
+        bwd={"time_s": np.array(b_time, float), "length_m": bwd_len},
+        access_cost_per_m={"time_s": access_time, "length_m": 1.0},
+        tree=shapely.STRtree(seg_geom),
+    )
+    logger.info("reach index: %d nodes, %d segments (%s)", len(node_ids), len(seg_u), mode)
+    return index
+
+
+def _metric_geometries(
+    geoms: list[object], node_xy: FloatArray, seg_u: IntArray, seg_v: IntArray
+) -> npt.NDArray[np.object_]:
+    out = np.empty(len(geoms), dtype=object)
+    has = np.array([g is not None for g in geoms], bool)
+    straight = np.flatnonzero(~has)
+    if len(straight):
+        coords = np.stack([node_xy[seg_u[straight]], node_xy[seg_v[straight]]], axis=1)
+        out[straight] = shapely.linestrings(coords)
+    curved = np.flatnonzero(has)
+    if len(curved):
+        lonlat = np.array([geoms[i] for i in curved], dtype=object)
+        out[curved] = shapely.transform(
+            lonlat, lambda c: np.column_stack(_TO_METRIC.transform(c[:, 0], c[:, 1]))
+        )
+    return out

@@ -1,0 +1,149 @@
+"""Reach against an independent brute force: points inserted into a networkx graph + nx Dijkstra."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from pyproj import Transformer
+
+from geo import reach
+
+TO_LONLAT = Transformer.from_crs(32651, 4326, always_xy=True)
+X0, Y0 = 350_000.0, 3_440_000.0  # a UTM 51N origin inside Minhang
+
+
+def grid_graph(n: int = 6, step: float = 100.0, *, seed: int = 0, oneway_share: float = 0.2):
+    """An n×n street grid with random speeds, random one-way streets and a few missing blocks."""
+    rng = np.random.default_rng(seed)
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    xy = {}
+    for i in range(n):
+        for j in range(n):
+            node = i * n + j
+            xy[node] = (X0 + j * step, Y0 + i * step)
+            lon, lat = TO_LONLAT.transform(*xy[node])
+            G.add_node(node, x=lon, y=lat)
+    for i in range(n):
+        for j in range(n):
+            for di, dj in ((0, 1), (1, 0)):
+                if i + di >= n or j + dj >= n or rng.random() < 0.1:
+                    continue
+                u, v = i * n + j, (i + di) * n + j + dj
+                speed = rng.choice([1.0, 1.1, 10.0])  # m/s
+                t = step / speed
+                if rng.random() < oneway_share:
+                    u, v = (u, v) if rng.random() < 0.5 else (v, u)
+                    G.add_edge(u, v, length=step, travel_time=t)
+                else:
+                    G.add_edge(u, v, length=step, travel_time=t)
+                    G.add_edge(v, u, length=step, travel_time=t)
+    return G, xy
+
+
+def brute_force(G, xy, src_xy, dst_xy, *, kind, access_per_m, limit):
+    """Cost from the nearest source to each destination, by splitting edges and nx Dijkstra."""
+    H = nx.DiGraph()
+    attr = "travel_time" if kind == "time_s" else "length"
+    for u, v, d in G.edges(data=True):
+        w = d[attr]
+        if not H.has_edge(u, v) or H[u][v]["w"] > w:
+            H.add_edge(u, v, w=w)
+    und = {(min(u, v), max(u, v)) for u, v in H.edges}
+    lines = {e: shapely.LineString([xy[e[0]], xy[e[1]]]) for e in und}
+
+    def attach(name, p, outgoing):
+        pt = shapely.Point(p)
+        e = min(lines, key=lambda k: (lines[k].distance(pt), k))
+        access = lines[e].distance(pt) * access_per_m
+        f = lines[e].project(pt, normalized=True)
+        a, b = e
+        pairs = [(a, f), (b, 1 - f)]  # (end node, share of the edge between point and that end)
+        for end, share in pairs:
+            other = b if end == a else a
+            if outgoing and H.has_edge(other, end):  # leave towards `end`: travel other→end
+                H.add_edge(name, end, w=access + share * H[other][end]["w"])
+            if not outgoing and H.has_edge(end, other):  # arrive from `end`: travel end→other
+                H.add_edge(end, name, w=access + share * H[end][other]["w"])
+        return e, f, access
+
+    src = [attach(("s", i), p, True) for i, p in enumerate(src_xy)]
+    dst = [attach(("d", i), p, False) for i, p in enumerate(dst_xy)]
+    # same edge: direct along the edge
+    dist = nx.multi_source_dijkstra_path_length(
+        H, [("s", i) for i in range(len(src_xy))], weight="w"
+    )
+    out = []
+    for i, (e, f, acc) in enumerate(dst):
+        best = dist.get(("d", i), np.inf)
+        for e2, f2, acc2 in src:
+            if e2 == e:
+                a, b = e
+                u, v = (a, b) if f >= f2 else (b, a)
+                if H.has_edge(u, v):
+                    best = min(best, acc + acc2 + abs(f - f2) * H[u][v]["w"])
+        out.append(best if best <= limit else np.inf)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("kind", ["time_s", "length_m"])
+def test_reach_equals_brute_force(seed, kind):
+    G, xy = grid_graph(seed=seed)
+    idx = reach.reach_index_from_graph(G, mode="walk")
+    rng = np.random.default_rng(100 + seed)
+    src_xy = rng.uniform([X0, Y0], [X0 + 500, Y0 + 500], size=(3, 2))
+    dst_xy = rng.uniform([X0 - 20, Y0 - 20], [X0 + 520, Y0 + 520], size=(60, 2))
+    limit = 400.0 if kind == "time_s" else 450.0
+    sources = idx.snap(src_xy)
+    points = idx.snap(dst_xy)
+    _, got = idx.reach(sources, points, kind, limit=limit)
+    got = np.where(got <= limit, got, np.inf)
+    want = brute_force(
+        G, xy, src_xy, dst_xy, kind=kind, access_per_m=idx.access_cost_per_m[kind], limit=limit
+    )
+    assert np.isfinite(want).sum() > 5  # the case is not trivial
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-6)
+
+
+def test_hand_worked_line():
+    """A 3-node line a–b–c, 100 m each, 1 m/s: a facility 30 m past a, 10 m off the road.
+
+    Walk access counts at 4 km/h: 10 m → 9 s. A point 20 m before c, 5 m off the road:
+    9 + 70 (to b) + 80 (to the point) + 4.5 (its access) = 163.5 s.
+    """
+    G, _ = grid_graph(n=1)
+    for node, x in enumerate((0.0, 100.0, 200.0)):
+        lon, lat = TO_LONLAT.transform(X0 + x, Y0)
+        G.add_node(node, x=lon, y=lat)
+    for u, v in ((0, 1), (1, 2)):
+        G.add_edge(u, v, length=100.0, travel_time=100.0)
+        G.add_edge(v, u, length=100.0, travel_time=100.0)
+    idx = reach.reach_index_from_graph(G, mode="walk", walk_speed_kmh=4.0)
+    src = idx.snap(np.array([[X0 + 30, Y0 + 10]]))
+    pts = idx.snap(np.array([[X0 + 180, Y0 - 5], [X0 + 180, Y0 - 500]]))
+    nodes, cost = idx.reach(src, pts, "time_s", limit=1000)
+    assert cost[0] == pytest.approx(163.5, abs=1e-6)
+    assert np.isinf(cost[1]) and pts.off_network.tolist() == [False, True]
+    assert nodes == pytest.approx([9 + 30, 9 + 70, 9 + 170], abs=1e-6)
+    # the limit stops the search: c is 179 s away
+    nodes, _ = idx.reach(src, pts, "time_s", limit=150)
+    assert np.isinf(nodes[2])
+
+
+def test_oneway_is_respected():
+    """a→b one way (100 s); a facility at b reaches a point near a only if a road leads there."""
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    for node, x in enumerate((0.0, 100.0)):
+        lon, lat = TO_LONLAT.transform(X0 + x, Y0)
+        G.add_node(node, x=lon, y=lat)
+    G.add_edge(0, 1, length=100.0, travel_time=100.0)
+    idx = reach.reach_index_from_graph(G, mode="drive")
+    src = idx.snap(np.array([[X0 + 100, Y0]]))
+    pts = idx.snap(np.array([[X0 + 10, Y0]]))
+    _, cost = idx.reach(src, pts, "time_s", limit=1e6)
+    assert np.isinf(cost[0])
+    src = idx.snap(np.array([[X0, Y0]]))
+    _, cost = idx.reach(src, pts, "time_s", limit=1e6)
+    assert cost[0] == pytest.approx(10.0)
