@@ -42,6 +42,10 @@ class CoordinateError(GeoError, ValueError):
     """Coordinates or a coordinate-system name that cannot be converted."""
 
 
+class ExportError(GeoError, ValueError):
+    """Results that cannot be exported as asked (none, clashing names, mismatched boundaries)."""
+
+
 class ScenarioError(GeoError, ValueError):
     """A scenario file is invalid."""
 

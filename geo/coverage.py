@@ -6,12 +6,33 @@ from each population point's own network reach, never from polygons.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
 
+from geo import __version__, boundaries, plan, settings
+from geo._errors import StandardError
+from geo.facilities import FACILITY_TYPES, FacilityTable
+from geo.isochrones import DEFAULT_BUFFER_METERS, isochrone
+from geo.network import Network
+from geo.population import Population
+from geo.reach import (
+    DEFAULT_MAX_SNAP_METERS,
+    DRIVE_ACCESS_SPEED_KMH,
+    FloatArray,
+    ReachIndex,
+    reach_index_from_graph,
+    to_metric,
+)
 from geo.standards import Standard
 
 #: Columns of :attr:`CoverageResult.table`, in order (``n_<type>`` columns follow ``facilities``).
@@ -64,3 +85,316 @@ class CoverageResult:
     def district(self) -> pd.Series:
         """The district row of :attr:`table`."""
         return self.table.loc[self.table["code"] == DISTRICT_CODE].iloc[0]
+
+
+# --- computation ------------------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+_INDEX_CACHE: dict[str, ReachIndex] = {}
+
+#: Per-facility reach is computed in chunks of this many sources (bounds memory: chunk × nodes).
+_CHUNK = 64
+
+
+def reach_index(network: Network) -> ReachIndex:
+    """The :class:`~geo.reach.ReachIndex` of a network, built once per network key."""
+    if network.key not in _INDEX_CACHE:
+        walk = network.report.params.get("walk_speed_kmh")
+        _INDEX_CACHE[network.key] = reach_index_from_graph(
+            network.G, mode=network.mode, walk_speed_kmh=walk
+        )
+    return _INDEX_CACHE[network.key]
+
+
+def partition_subdistricts(gdf: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Subdistricts made disjoint, in UTM 51N: where two overlap, the lower code keeps the overlap.
+
+    Areas of the pack's units then add up without counting the ~1 km² of overlaps twice.
+    """
+    sub = boundaries.subdistricts(gdf).sort_values("code").reset_index(drop=True)
+    geoms = list(sub.geometry.to_crs(settings.metric_crs).values)
+    taken = shapely.Polygon()
+    for i, geom in enumerate(geoms):
+        geoms[i] = shapely.make_valid(shapely.difference(geom, taken))
+        taken = shapely.union(taken, geom)
+    out = gpd.GeoDataFrame(
+        sub[["code", "name_zh", "name_en", "boundary_status"]].copy(),
+        geometry=geoms,
+        crs=settings.metric_crs,
+    )
+    out["area_km2"] = out.geometry.area / 1e6
+    return out
+
+
+def select_facilities(standard: Standard, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The facilities a standard counts: its types, any status but ``closed``."""
+    keep = facilities["type"].isin(standard.facility_types) & (facilities["status"] != "closed")
+    return facilities[keep].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ReachResult:
+    """Raw reach of one standard: cost per population point, per-facility point costs, shapes."""
+
+    point_cost: FloatArray
+    off_network: npt.NDArray[np.bool_]
+    nearest: npt.NDArray[np.int64]
+    merged_m: shapely.Geometry
+    per_facility_m: list[shapely.Geometry]
+
+
+def compute_reach(
+    standard: Standard,
+    facilities: gpd.GeoDataFrame,
+    population: Population,
+    *,
+    network: Network | None,
+    buffer_meters: float = DEFAULT_BUFFER_METERS,
+    max_snap_meters: float = DEFAULT_MAX_SNAP_METERS,
+    per_facility: bool = True,
+) -> ReachResult:
+    """Reach of ``facilities`` (already selected) under ``standard`` for the population points."""
+    fac_xy = to_metric(facilities.geometry.x.to_numpy(), facilities.geometry.y.to_numpy())
+    pop_xy = to_metric(population.gdf.geometry.x.to_numpy(), population.gdf.geometry.y.to_numpy())
+    if standard.straight_line:
+        return _straight_line_reach(standard, fac_xy, pop_xy, per_facility=per_facility)
+    if network is None or network.mode != standard.mode:
+        got = network.mode if network is not None else "none"
+        msg = f"standard {standard.name} needs a {standard.mode} network, got {got}"
+        raise StandardError(msg)
+    index = reach_index(network)
+    kind, limit = standard.cost, standard.limit
+    src = index.snap(fac_xy, max_snap_meters=max_snap_meters)
+    pts = index.snap(pop_xy, max_snap_meters=max_snap_meters)
+    per_cost = np.full((len(fac_xy), len(pop_xy)), np.inf)
+    shapes: list[shapely.Geometry] = []
+    for lo in range(0, len(fac_xy), _CHUNK):
+        chunk = np.arange(lo, min(lo + _CHUNK, len(fac_xy)))
+        sub_src = src.take(chunk)
+        node_cost = index.node_costs(sub_src, kind, limit=limit, min_only=False)
+        for row, j in enumerate(chunk):
+            one = src.take([j])
+            per_cost[j] = index.point_costs(node_cost[row], pts, kind, sources=one)
+            if per_facility:
+                shapes.append(
+                    isochrone(index, node_cost[row], kind, limit=limit, sources=one,
+                              buffer_meters=buffer_meters)
+                )  # fmt: skip
+    cost = per_cost.min(axis=0) if len(fac_xy) else np.full(len(pop_xy), np.inf)
+    nearest = per_cost.argmin(axis=0) if len(fac_xy) else np.full(len(pop_xy), -1)
+    if per_facility:  # the union of the facilities' polygons is the multi-source polygon
+        merged = shapely.union_all(shapes) if shapes else shapely.Polygon()
+    else:
+        node_cost = index.node_costs(src, kind, limit=limit)
+        merged = isochrone(
+            index, node_cost, kind, limit=limit, sources=src, buffer_meters=buffer_meters
+        )
+    return ReachResult(
+        cost, pts.off_network, np.where(np.isfinite(cost), nearest, -1), merged, shapes
+    )
+
+
+def _straight_line_reach(
+    standard: Standard, fac_xy: FloatArray, pop_xy: FloatArray, *, per_facility: bool
+) -> ReachResult:
+    n_pop = len(pop_xy)
+    if len(fac_xy) == 0:
+        return ReachResult(np.full(n_pop, np.inf), np.zeros(n_pop, bool), np.full(n_pop, -1),
+                           shapely.Polygon(), [])  # fmt: skip
+    dist, nearest = cKDTree(fac_xy).query(pop_xy)
+    circles = list(shapely.buffer(shapely.points(fac_xy), standard.limit, quad_segs=16))
+    return ReachResult(
+        np.asarray(dist, float), np.zeros(n_pop, bool),
+        np.where(dist <= standard.limit, nearest, -1).astype(np.int64),
+        shapely.union_all(circles), circles if per_facility else [],
+    )  # fmt: skip
+
+
+def compute_coverage(
+    standard: Standard,
+    facilities: FacilityTable | gpd.GeoDataFrame,
+    population: Population,
+    *,
+    network: Network | None = None,
+    subdistricts: gpd.GeoDataFrame | None = None,
+    buffer_meters: float = DEFAULT_BUFFER_METERS,
+    max_snap_meters: float = DEFAULT_MAX_SNAP_METERS,
+    per_facility: bool = True,
+) -> CoverageResult:
+    """Coverage of one standard per subdistrict, with isochrones, blind spots and metadata.
+
+    Parameters
+    ----------
+    standard
+        From :func:`geo.standards.make_standard`.
+    facilities
+        All facilities; the standard's types (status other than ``closed``) are counted.
+    population
+        Weighted points; resident coverage is computed from each point's own reach.
+    network
+        A walk network for ``walk15``, a drive network for the EMS standards, None for
+        ``straight_line``.
+    subdistricts
+        Boundaries (default: the data pack's).
+    buffer_meters
+        Isochrone polygon half-width around reached streets (display and area coverage).
+    max_snap_meters
+        Points (facilities or residents) farther than this from every road are off network.
+    per_facility
+        Also compute one isochrone polygon per facility (for display and catchments).
+    """
+    table_src = facilities if isinstance(facilities, FacilityTable) else None
+    gdf_fac = facilities.gdf if isinstance(facilities, FacilityTable) else facilities
+    counted = select_facilities(standard, gdf_fac)
+    part = partition_subdistricts(subdistricts)
+    started = time.perf_counter()
+    rr = compute_reach(
+        standard, counted, population, network=network, buffer_meters=buffer_meters,
+        max_snap_meters=max_snap_meters, per_facility=per_facility,
+    )  # fmt: skip
+    points = population.gdf.copy()
+    points["cost"] = rr.point_cost
+    points["covered"] = rr.point_cost <= standard.limit
+    points["off_network"] = rr.off_network
+    points["nearest_facility"] = [counted["id"].iloc[i] if i >= 0 else None for i in rr.nearest]
+    covered_m = gpd.GeoDataFrame(
+        part[["code", "name_zh"]].copy(),
+        geometry=shapely.intersection(part.geometry.values, rr.merged_m),
+        crs=settings.metric_crs,
+    )
+    blind_m = gpd.GeoDataFrame(
+        part[["code", "name_zh"]].copy(),
+        geometry=shapely.difference(part.geometry.values, rr.merged_m),
+        crs=settings.metric_crs,
+    )
+    blind_m["area_km2"] = blind_m.geometry.area / 1e6
+    table = _table(standard, part, covered_m, points, counted)
+    seconds = time.perf_counter() - started
+    n_iso = len(rr.per_facility_m)
+    iso = gpd.GeoDataFrame(
+        counted[["id", "name", "type"]].rename(columns={"id": "facility_id"}).iloc[:n_iso],
+        geometry=gpd.GeoSeries(list(rr.per_facility_m), crs=settings.metric_crs),
+    )
+    result = CoverageResult(
+        standard=standard,
+        table=table,
+        isochrones=_clip_to_crs(iso, part),
+        covered=covered_m.to_crs(settings.wgs84_crs),
+        blind_spots=blind_m.to_crs(settings.wgs84_crs),
+        facilities=counted,
+        points=points,
+        metadata=_metadata(
+            standard, network, population, gdf_fac, counted, table_src,
+            buffer_meters=buffer_meters, max_snap_meters=max_snap_meters, seconds=seconds,
+            part=part,
+        ),
+    )  # fmt: skip
+    logger.info(
+        "%s: area %.1f%%, residents %.1f%% (%d facilities, %.2f s)",
+        standard.name, 100 * result.district()["area_share"],
+        100 * result.district()["resident_share"], len(counted), seconds,
+    )  # fmt: skip
+    return result
+
+
+def _clip_to_crs(iso: gpd.GeoDataFrame, part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if iso.empty:
+        return iso.to_crs(settings.wgs84_crs)
+    area = shapely.union_all(part.geometry.values)
+    iso = iso.set_geometry(shapely.intersection(iso.geometry.values, area))
+    return iso.to_crs(settings.wgs84_crs)
+
+
+def _table(
+    standard: Standard,
+    part: gpd.GeoDataFrame,
+    covered_m: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    counted: gpd.GeoDataFrame,
+) -> pd.DataFrame:
+    w = points["weight"].to_numpy()
+    by = points["subdistrict_code"]
+    table = part[["code", "name_zh", "name_en", "boundary_status", "area_km2"]].copy()
+    table["covered_km2"] = covered_m.geometry.area.to_numpy() / 1e6
+    table["residents"] = table["code"].map(pd.Series(w).groupby(by.to_numpy()).sum()).fillna(0.0)
+    cov = pd.Series(np.where(points["covered"], w, 0.0)).groupby(by.to_numpy()).sum()
+    off = pd.Series(np.where(points["off_network"], w, 0.0)).groupby(by.to_numpy()).sum()
+    table["covered_residents"] = table["code"].map(cov).fillna(0.0)
+    table["off_network_residents"] = table["code"].map(off).fillna(0.0)
+    per_type = pd.crosstab(counted["subdistrict_code"], counted["type"]) if len(counted) else None
+    for t in standard.facility_types:
+        col = per_type[t] if per_type is not None and t in per_type else pd.Series(dtype=float)
+        table[f"n_{t}"] = table["code"].map(col).fillna(0).astype(int)
+    table["facilities"] = table[[f"n_{t}" for t in standard.facility_types]].sum(axis=1)
+    district = {
+        "code": DISTRICT_CODE, "name_zh": "闵行区", "name_en": "Minhang District",
+        "boundary_status": _district_status(table),
+    }  # fmt: skip
+    for col in table.columns:
+        if col not in district:
+            district[col] = table[col].sum()
+    table = pd.concat([table, pd.DataFrame([district])], ignore_index=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["area_share"] = table["covered_km2"] / table["area_km2"]
+        table["resident_share"] = table["covered_residents"] / table["residents"]
+        table["facilities_per_100k"] = table["facilities"] / table["residents"] * 1e5
+    type_cols = [f"n_{t}" for t in standard.facility_types]
+    return table[[*TABLE_COLUMNS, *type_cols]]
+
+
+def _district_status(table: pd.DataFrame) -> str:
+    approx = table.loc[table["boundary_status"] != "surveyed", "name_zh"].tolist()
+    return "surveyed" if not approx else f"partly approximate ({', '.join(approx)})"
+
+
+def _metadata(
+    standard: Standard,
+    network: Network | None,
+    population: Population,
+    all_facilities: gpd.GeoDataFrame,
+    counted: gpd.GeoDataFrame,
+    table_src: FacilityTable | None,
+    *,
+    buffer_meters: float,
+    max_snap_meters: float,
+    seconds: float,
+    part: gpd.GeoDataFrame,
+) -> dict[str, Any]:
+    counts = all_facilities["type"].value_counts()
+    meta: dict[str, Any] = {
+        "standard": standard.name,
+        "standard_label": standard.label_en,
+        "standard_label_zh": standard.label_zh,
+        "straight_line": standard.straight_line,
+        "network": network.report.to_dict() if network is not None else "none (straight line)",
+        "population_source": population.source,
+        "population_notes": list(population.notes),
+        "population_total": round(population.total),
+        "facilities_source": table_src.summary() if table_src else "GeoDataFrame",
+        "facilities_counted": len(counted),
+        "facilities_counted_types": list(standard.facility_types),
+        "facility_counts": {t: int(counts.get(t, 0)) for t in FACILITY_TYPES},
+        "official_counts_2020": dict(plan.OFFICIAL_COUNTS_2020),
+        "official_source": plan.PLAN_SOURCE,
+        "parameters": {
+            **standard.params, "limit": standard.limit, "cost": standard.cost,
+            "buffer_meters": buffer_meters, "max_snap_meters": max_snap_meters,
+            "walk_speed_kmh": settings.walk_speed_kmh,
+            "drive_access_speed_kmh": DRIVE_ACCESS_SPEED_KMH,
+        },
+        "area_note": (
+            f"areas from {len(part)} subdistrict polygons made disjoint (overlaps go to the lower "
+            f"code), {part['area_km2'].sum():.2f} km² in all (plan: {plan.PLAN_AREA_KM2} km²)"
+        ),
+        "software_version": __version__,
+        "computed_at": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+        "compute_seconds": round(seconds, 3),
+    }  # fmt: skip
+    if len(counted) == 0:
+        meta["warning"] = (
+            f"no facility of the counted types ({', '.join(standard.facility_types)}) in the list: "
+            "coverage is 0. The pack's OSM data holds no ambulance substations; supply a list, "
+            "or count other types (e.g. --types emergency_department,hospital) as a stand-in."
+        )
+    return meta
