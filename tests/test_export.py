@@ -378,9 +378,7 @@ def test_geopackage_refuses_existing_and_bad_subdistricts(
     with pytest.raises(ExportError, match=r"table codes \['310112102'\] have no subdistrict"):
         export_geopackage(results, path, subdistricts=_subdistricts().iloc[:1], overwrite=True)
     twice = pd.concat([_subdistricts(), _subdistricts()], ignore_index=True)
-    with pytest.raises(
-        ExportError, match=r"subdistricts repeat codes \['310112001', '310112102'\]"
-    ):
+    with pytest.raises(ExportError, match=r"subdistricts repeat codes \['310112001', '310112102'"):
         export_geopackage(results, path, subdistricts=twice, overwrite=True)
     with pytest.raises(ExportError, match="need a `code` column"):
         export_geopackage(
