@@ -90,6 +90,91 @@ def _cmd_facilities(args: argparse.Namespace) -> int:
     return 1 if table.problems else 0
 
 
+def _standards_from_args(args: argparse.Namespace) -> list[Any]:
+    from geo.standards import STANDARD_NAMES, make_standard
+
+    names = list(STANDARD_NAMES) if args.standard == "all" else args.standard.split(",")
+    types = tuple(t.strip() for t in args.types.split(",")) if args.types else None
+    out = []
+    for name in names:
+        minutes = args.minutes if name in ("walk15", "ems_time") else None
+        out.append(
+            make_standard(
+                name.strip(), minutes=minutes, km=args.km,
+                dispatch_delay_minutes=args.dispatch_delay, facility_types=types,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _district_summary(result: Any) -> dict[str, Any]:
+    row = result.district()
+    meta = result.metadata
+    return {
+        "standard": result.standard.name,
+        "label": result.standard.label_en,
+        "area_share": round(float(row["area_share"]), 6),
+        "resident_share": round(float(row["resident_share"]), 6),
+        "covered_km2": round(float(row["covered_km2"]), 3),
+        "area_km2": round(float(row["area_km2"]), 3),
+        "covered_residents": round(float(row["covered_residents"])),
+        "residents": round(float(row["residents"])),
+        "off_network_residents": round(float(row["off_network_residents"])),
+        "facilities": int(row["facilities"]),
+        "facility_types": list(result.standard.facility_types),
+        "population_source": meta["population_source"],
+        "network_source": meta["network"]["source"] if isinstance(meta["network"], dict) else None,
+        "warning": meta.get("warning"),
+    }
+
+
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from geo import coverage, export, facilities, population
+
+    standards = _standards_from_args(args)
+    fac = facilities.load_facilities(args.facilities, coords_system=args.coords)
+    pop = population.load_population(args.population)
+    say = (lambda msg: print(f"… {msg}", file=sys.stderr)) if not args.json else None
+    results = coverage.coverage_job(
+        standards, facilities=fac, population=pop, network_source=args.network, progress=say,
+        buffer_meters=args.buffer, max_snap_meters=args.max_snap,
+    )  # fmt: skip
+    summaries = [_district_summary(r) for r in results]
+    written: list[str] = []
+    if args.out is not None:
+        stem = export.safe_stem(args.stem or f"{Path(str(args.facilities)).stem}")
+        paths = export.export_all(
+            results, args.out, stem=stem, subdistricts=coverage.partition_subdistricts(),
+            overwrite=args.overwrite,
+        )  # fmt: skip
+        written = [str(p) for p in paths]
+    if args.json:
+        out: dict[str, Any] = dict(summaries[0]) if len(summaries) == 1 else {"results": summaries}
+        out["files"] = written
+        _print_json(out)
+        return 0
+    print(f"facilities: {fac.summary()}")
+    print(f"population: {pop.source}")
+    for s, r in zip(summaries, results, strict=True):
+        print(
+            f"{s['standard']:14s} {s['label']}: area {100 * s['area_share']:.2f}% "
+            f"({s['covered_km2']:.1f} of {s['area_km2']:.1f} km²), residents "
+            f"{100 * s['resident_share']:.2f}% ({s['covered_residents']:,} of {s['residents']:,}); "
+            f"{s['facilities']} facilities counted"
+        )
+        if s["network_source"]:
+            rep = r.metadata["network"]
+            print(
+                f"{'':14s} network: {rep['source']} ({rep['source_date']}), "
+                f"{rep['repair_connectors']} repair connectors ({rep['repair_length_km']} km)"
+            )
+        if s["warning"]:
+            print(f"{'':14s} warning: {s['warning']}")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def vars_of(problem: Any) -> dict[str, Any]:
     """A RowProblem as a JSON-ready dict."""
     return {
@@ -135,6 +220,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sheet", default=None, help="Excel sheet name (default: the first)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_facilities)
+
+    p = sub.add_parser(
+        "coverage", help="reach and coverage per subdistrict for a standard; export CSV/Excel/GPKG"
+    )
+    p.add_argument("--facilities", default="pack", help="'pack' or a facilities CSV/Excel file")
+    p.add_argument("--coords", default="wgs84", help="coordinate system of the facilities file")
+    p.add_argument(
+        "--standard", default="walk15",
+        help="walk15, ems_distance, ems_time, straight_line, a comma-separated list, or all",
+    )  # fmt: skip
+    p.add_argument(
+        "--types", help="facility types to count, comma-separated (default per standard)"
+    )
+    p.add_argument("--minutes", type=float, help="time limit (walk15: 15; ems_time: 12)")
+    p.add_argument("--km", type=float, help="distance limit (ems_distance, straight_line: 3.5)")
+    p.add_argument("--dispatch-delay", type=float, default=2.0, help="ems_time: minutes (2)")
+    p.add_argument("--population", default="pack", help="'pack', a subdistrict table or a raster")
+    p.add_argument("--network", default="pack", help="'pack' or a road/OSM file")
+    p.add_argument("--buffer", type=float, default=100.0, help="isochrone half-width, m (100)")
+    p.add_argument("--max-snap", type=float, default=300.0, help="off-network beyond this, m")
+    p.add_argument("--out", type=Path, help="folder for CSV, Excel and GeoPackage exports")
+    p.add_argument("--stem", help="file name stem for exports (default: the facilities file)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing export files")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_cmd_coverage)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

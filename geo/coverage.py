@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -17,13 +18,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
 
 from geo import __version__, boundaries, plan, settings
 from geo._errors import StandardError
 from geo.facilities import FACILITY_TYPES, FacilityTable
 from geo.isochrones import DEFAULT_BUFFER_METERS, isochrone
-from geo.network import Network
+from geo.network import Network, load_network
 from geo.population import Population
 from geo.reach import (
     DEFAULT_MAX_SNAP_METERS,
@@ -138,6 +139,7 @@ class ReachResult:
     """Raw reach of one standard: cost per population point, per-facility point costs, shapes."""
 
     point_cost: FloatArray
+    per_facility_cost: FloatArray  # (facilities, points)
     off_network: npt.NDArray[np.bool_]
     nearest: npt.NDArray[np.int64]
     merged_m: shapely.Geometry
@@ -190,22 +192,24 @@ def compute_reach(
         merged = isochrone(
             index, node_cost, kind, limit=limit, sources=src, buffer_meters=buffer_meters
         )
-    return ReachResult(
-        cost, pts.off_network, np.where(np.isfinite(cost), nearest, -1), merged, shapes
-    )
+    nearest = np.where(np.isfinite(cost), nearest, -1)
+    return ReachResult(cost, per_cost, pts.off_network, nearest, merged, shapes)
 
 
 def _straight_line_reach(
     standard: Standard, fac_xy: FloatArray, pop_xy: FloatArray, *, per_facility: bool
 ) -> ReachResult:
+    """Straight-line distance (named so): not a network reach."""
     n_pop = len(pop_xy)
     if len(fac_xy) == 0:
-        return ReachResult(np.full(n_pop, np.inf), np.zeros(n_pop, bool), np.full(n_pop, -1),
-                           shapely.Polygon(), [])  # fmt: skip
-    dist, nearest = cKDTree(fac_xy).query(pop_xy)
+        empty = np.full(n_pop, np.inf)
+        return ReachResult(empty, np.full((0, n_pop), np.inf), np.zeros(n_pop, bool),
+                           np.full(n_pop, -1), shapely.Polygon(), [])  # fmt: skip
+    per_cost = cdist(fac_xy, pop_xy)
+    dist, nearest = per_cost.min(axis=0), per_cost.argmin(axis=0)
     circles = list(shapely.buffer(shapely.points(fac_xy), standard.limit, quad_segs=16))
     return ReachResult(
-        np.asarray(dist, float), np.zeros(n_pop, bool),
+        dist, per_cost, np.zeros(n_pop, bool),
         np.where(dist <= standard.limit, nearest, -1).astype(np.int64),
         shapely.union_all(circles), circles if per_facility else [],
     )  # fmt: skip
@@ -269,7 +273,7 @@ def compute_coverage(
         crs=settings.metric_crs,
     )
     blind_m["area_km2"] = blind_m.geometry.area / 1e6
-    table = _table(standard, part, covered_m, points, counted)
+    table = _table(standard, part, covered_m.geometry.area.to_numpy() / 1e6, points, counted)
     seconds = time.perf_counter() - started
     n_iso = len(rr.per_facility_m)
     iso = gpd.GeoDataFrame(
@@ -309,14 +313,14 @@ def _clip_to_crs(iso: gpd.GeoDataFrame, part: gpd.GeoDataFrame) -> gpd.GeoDataFr
 def _table(
     standard: Standard,
     part: gpd.GeoDataFrame,
-    covered_m: gpd.GeoDataFrame,
+    covered_km2: npt.ArrayLike,
     points: gpd.GeoDataFrame,
     counted: gpd.GeoDataFrame,
 ) -> pd.DataFrame:
     w = points["weight"].to_numpy()
     by = points["subdistrict_code"]
     table = part[["code", "name_zh", "name_en", "boundary_status", "area_km2"]].copy()
-    table["covered_km2"] = covered_m.geometry.area.to_numpy() / 1e6
+    table["covered_km2"] = np.asarray(covered_km2, float)
     table["residents"] = table["code"].map(pd.Series(w).groupby(by.to_numpy()).sum()).fillna(0.0)
     cov = pd.Series(np.where(points["covered"], w, 0.0)).groupby(by.to_numpy()).sum()
     off = pd.Series(np.where(points["off_network"], w, 0.0)).groupby(by.to_numpy()).sum()
@@ -398,3 +402,161 @@ def _metadata(
             "or count other types (e.g. --types emergency_department,hospital) as a stand-in."
         )
     return meta
+
+
+def coverage_job(
+    standards: list[Standard],
+    *,
+    facilities: FacilityTable,
+    population: Population,
+    network_source: str = "pack",
+    progress: Callable[[str], None] | None = None,
+    **kwargs: Any,
+) -> list[CoverageResult]:
+    """Coverage for several standards, loading each network (walk, drive) once.
+
+    The job behind ``geo coverage`` and the app: both call this. ``progress`` receives one line
+    per step (network loading, each standard).
+    """
+    say = progress or (lambda _msg: None)
+    networks: dict[str, Network] = {}
+    results = []
+    for std in standards:
+        net = None
+        if std.mode != "none":
+            if std.mode not in networks:
+                say(f"loading the {std.mode} network ({network_source})")
+                networks[std.mode] = load_network(std.mode, network_source)
+            net = networks[std.mode]
+        say(f"computing {std.name}: {std.label_en}")
+        results.append(compute_coverage(std, facilities, population, network=net, **kwargs))
+    return results
+
+
+# --- incremental edits ------------------------------------------------------------------------
+
+
+class CoverageSession:
+    """Coverage kept up to date under edits (add, move, remove one facility) without recomputing.
+
+    Precompute once, query many: the reach index, the population snaps and, per facility, its
+    point costs and isochrone polygon. An edit computes the one facility's reach (one limited
+    Dijkstra) and updates covered area by the *difference* it makes, clipped to its own extent,
+    so its cost does not grow with the number of facilities. :meth:`table` returns the same
+    table :func:`compute_coverage` would (tested to agree).
+    """
+
+    def __init__(
+        self,
+        standard: Standard,
+        facilities: gpd.GeoDataFrame,
+        population: Population,
+        *,
+        network: Network | None,
+        subdistricts: gpd.GeoDataFrame | None = None,
+        buffer_meters: float = DEFAULT_BUFFER_METERS,
+        max_snap_meters: float = DEFAULT_MAX_SNAP_METERS,
+    ) -> None:
+        self.standard = standard
+        self.population = population
+        self.network = network
+        self.buffer_meters = buffer_meters
+        self.max_snap_meters = max_snap_meters
+        self.part = partition_subdistricts(subdistricts)
+        self._part_geoms = self.part.geometry.values
+        shapely.prepare(self._part_geoms)
+        self.facilities = select_facilities(standard, facilities).set_index("id", drop=False)
+        rr = compute_reach(
+            standard, self.facilities, population, network=network,
+            buffer_meters=buffer_meters, max_snap_meters=max_snap_meters, per_facility=True,
+        )  # fmt: skip
+        ids = list(self.facilities.index)
+        self._costs: dict[str, FloatArray] = dict(zip(ids, rr.per_facility_cost, strict=True))
+        self._polys: dict[str, shapely.Geometry] = dict(zip(ids, rr.per_facility_m, strict=True))
+        self._off_network = rr.off_network
+        self._cost = self._min_cost()
+        self._merged = rr.merged_m
+        self._covered_km2 = shapely.area(shapely.intersection(self._part_geoms, self._merged)) / 1e6
+
+    def _min_cost(self) -> FloatArray:
+        if not self._costs:
+            return np.full(len(self.population.gdf), np.inf)
+        return np.min(np.vstack(list(self._costs.values())), axis=0)
+
+    def _facility_reach(self, one: gpd.GeoDataFrame) -> tuple[FloatArray, shapely.Geometry]:
+        rr = compute_reach(
+            self.standard, one, self.population, network=self.network,
+            buffer_meters=self.buffer_meters, max_snap_meters=self.max_snap_meters,
+            per_facility=True,
+        )  # fmt: skip
+        return rr.point_cost, rr.per_facility_m[0]
+
+    def add(self, facility: dict[str, Any]) -> None:
+        """Add one facility (``id``, ``name``, ``type``, ``lon``, ``lat``; status optional)."""
+        fid = str(facility["id"])
+        if fid in self._costs:
+            msg = f"facility id {fid!r} is already in the session; use move() or another id"
+            raise StandardError(msg)
+        row = gpd.GeoDataFrame(
+            [{"status": "planned", **facility, "id": fid}],
+            geometry=gpd.points_from_xy([facility["lon"]], [facility["lat"]]),
+            crs=settings.wgs84_crs,
+        )
+        boundaries.add_subdistrict(row)
+        cost, poly = self._facility_reach(row)
+        gained = shapely.difference(poly, shapely.clip_by_rect(self._merged, *poly.bounds))
+        self._covered_km2 = self._covered_km2 + self._area_by_unit(gained)
+        self._merged = shapely.union(self._merged, poly)
+        self._costs[fid], self._polys[fid] = cost, poly
+        self._cost = np.minimum(self._cost, cost)
+        self.facilities = pd.concat([self.facilities, row.set_index("id", drop=False)])
+
+    def remove(self, facility_id: str) -> None:
+        """Remove one facility by id."""
+        fid = str(facility_id)
+        if fid not in self._costs:
+            msg = f"unknown facility id {fid!r}; the session holds {len(self._costs)} facilities"
+            raise StandardError(msg)
+        poly = self._polys.pop(fid)
+        del self._costs[fid]
+        others = [
+            p for p in self._polys.values() if shapely.intersects(p, shapely.box(*poly.bounds))
+        ]
+        rest = shapely.union_all(others) if others else shapely.Polygon()
+        lost = shapely.difference(poly, rest)
+        self._covered_km2 = self._covered_km2 - self._area_by_unit(lost)
+        self._merged = shapely.difference(self._merged, lost)
+        self._cost = self._min_cost()
+        self.facilities = self.facilities.drop(index=fid)
+
+    def move(self, facility_id: str, lon: float, lat: float) -> None:
+        """Move one facility to (lon, lat), keeping its other attributes."""
+        fid = str(facility_id)
+        if fid not in self._costs:
+            msg = f"unknown facility id {fid!r}; the session holds {len(self._costs)} facilities"
+            raise StandardError(msg)
+        attrs = self.facilities.loc[fid].drop(labels=["geometry"]).to_dict()
+        self.remove(fid)
+        self.add({**attrs, "lon": lon, "lat": lat})
+
+    def _area_by_unit(self, geom: shapely.Geometry) -> FloatArray:
+        if geom.is_empty:
+            return np.zeros(len(self._part_geoms))
+        hit = shapely.intersects(self._part_geoms, geom)
+        out = np.zeros(len(self._part_geoms))
+        out[hit] = shapely.area(shapely.intersection(self._part_geoms[hit], geom)) / 1e6
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """The per-subdistrict table for the current facilities."""
+        points = self.population.gdf.copy()
+        points["cost"] = self._cost
+        points["covered"] = self._cost <= self.standard.limit
+        points["off_network"] = self._off_network
+        counted = self.facilities.reset_index(drop=True)
+        return _table(self.standard, self.part, self._covered_km2, points, counted)
+
+    @property
+    def merged(self) -> shapely.Geometry:
+        """The covered area (UTM 51N) for the current facilities."""
+        return self._merged

@@ -448,3 +448,12 @@ def merge_duplicates(df: pd.DataFrame, *, max_meters: float) -> tuple[pd.DataFra
     out = df.copy()
     out["merged_ids"] = [";".join(m) for m in merged_ids]
     return out[keep].reset_index(drop=True), int((~keep).sum())
+
+
+def load_facilities(
+    source: str | Path = "pack", *, coords_system: str = "wgs84", strict: bool = True
+) -> FacilityTable:
+    """``"pack"`` (the data pack's OSM facilities) or a CSV/Excel path (:func:`read_facilities`)."""
+    if str(source) == "pack":
+        return facilities_from_pack()
+    return read_facilities(source, coords_system=coords_system, strict=strict)

@@ -218,3 +218,13 @@ def population_from_raster(path: str | Path, *, band: int = 1) -> Population:
         source=source,
         notes=tuple(notes),
     )
+
+
+def load_population(source: str | Path = "pack") -> Population:
+    """``"pack"`` (the address proxy), a subdistrict table (.csv/.xlsx) or a raster (.tif)."""
+    if str(source) == "pack":
+        return population_from_addresses()
+    path = Path(source)
+    if path.suffix.lower() in {".tif", ".tiff", ".vrt"}:
+        return population_from_raster(path)
+    return population_from_table(path)
