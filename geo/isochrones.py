@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import shapely
-from shapely.ops import substring
 
 from geo.reach import FloatArray, IntArray, ReachIndex, Snap
 
@@ -39,22 +38,21 @@ def covered_intervals(
     allows, from a reached end node backward; a source lying on a segment covers both ways from
     its own position (after its access leg).
     """
-    fwd, bwd = index.fwd[kind], index.bwd[kind]
-    cu, cv = node_cost[index.seg_u], node_cost[index.seg_v]
+    cu_all, cv_all = node_cost[index.seg_u], node_cost[index.seg_v]
+    cand = np.flatnonzero((cu_all < limit) | (cv_all < limit))  # only segments touching reach
+    cu, cv = cu_all[cand], cv_all[cand]
+    fwd, bwd = index.fwd[kind][cand], index.bwd[kind][cand]
     with np.errstate(invalid="ignore", divide="ignore"):
         a = np.where(cu < limit, np.clip((limit - cu) / fwd, 0, 1), 0.0)  # from u, forward
         b = np.where(cv < limit, np.clip((limit - cv) / bwd, 0, 1), 0.0)  # from v, backward
     a = np.nan_to_num(a, nan=0.0)
     b = np.nan_to_num(b, nan=0.0)
     full = (a + b >= 1) & ((a > 0) | (b > 0))
-    segs = [np.flatnonzero(full)]
-    starts = [np.zeros(len(segs[0]))]
-    ends = [np.ones(len(segs[0]))]
-    part_a = np.flatnonzero(~full & (a > 0))
-    part_b = np.flatnonzero(~full & (b > 0))
-    segs += [part_a, part_b]
-    starts += [np.zeros(len(part_a)), 1 - b[part_b]]
-    ends += [a[part_a], np.ones(len(part_b))]
+    part_a = ~full & (a > 0)
+    part_b = ~full & (b > 0)
+    segs = [cand[full], cand[part_a], cand[part_b]]
+    starts = [np.zeros(full.sum()), np.zeros(part_a.sum()), 1 - b[part_b]]
+    ends = [np.ones(full.sum()), a[part_a], np.ones(part_b.sum())]
     if sources is not None:
         s_seg, s_lo, s_hi = _source_intervals(index, sources, kind, limit=limit)
         segs.append(s_seg)
@@ -84,14 +82,40 @@ def interval_lines(
     whole = (start <= 0) & (end >= 1)
     out = np.empty(len(seg), dtype=object)
     out[whole] = index.seg_geom[seg[whole]]
-    for i in np.flatnonzero(~whole):
-        if end[i] > start[i]:
-            out[i] = substring(index.seg_geom[seg[i]], start[i], end[i], normalized=True)
-        else:  # a zero-length piece: the reached end point
-            out[i] = shapely.line_interpolate_point(
-                index.seg_geom[seg[i]], start[i], normalized=True
-            )
+    cut = np.flatnonzero(~whole)
+    if len(cut):
+        out[cut] = substrings(
+            index.seg_geom[seg[cut]], start[cut], np.maximum(end[cut], start[cut])
+        )
     return out
+
+
+def substrings(
+    geoms: npt.NDArray[np.object_], start: FloatArray, end: FloatArray
+) -> npt.NDArray[np.object_]:
+    """Vectorised ``shapely.ops.substring(g, start, end, normalized=True)`` for LineStrings.
+
+    Keeps the vertices strictly inside each [start, end] share of the length and adds the
+    interpolated end points; a zero-length piece becomes a two-point line on one spot.
+    """
+    length = shapely.length(geoms)
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    step = np.hypot(*np.diff(coords, axis=0).T)
+    first = np.ones(len(coords), bool)
+    first[1:] = owner[1:] != owner[:-1]
+    along = np.concatenate([[0.0], np.cumsum(step)])
+    along -= np.maximum.accumulate(np.where(first, along, 0.0))  # restart at each geometry
+    lo, hi = start[owner] * length[owner], end[owner] * length[owner]
+    inner = (along > lo) & (along < hi)
+    p0 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, start, normalized=True))
+    p1 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, end, normalized=True))
+    n = len(geoms)
+    # order: start point (rank 0), inner vertices (rank 1, in order), end point (rank 2)
+    all_xy = np.concatenate([p0, coords[inner], p1])
+    all_owner = np.concatenate([np.arange(n), owner[inner], np.arange(n)])
+    rank = np.concatenate([np.zeros(n), np.ones(inner.sum()), np.full(n, 2.0)])
+    order = np.lexsort((np.arange(len(all_owner)), rank, all_owner))
+    return shapely.linestrings(all_xy[order], indices=all_owner[order])
 
 
 def lines_to_polygon(

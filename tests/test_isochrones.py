@@ -74,3 +74,24 @@ def test_nothing_reached_gives_an_empty_polygon():
     src = index.snap(np.array([[X0, Y0 + 1000]]))  # off network
     node_cost = index.node_costs(src, "time_s", limit=150)
     assert isochrones.isochrone(index, node_cost, "time_s", limit=150, sources=src).is_empty
+
+
+def test_vectorised_substrings_match_shapely_ops():
+    from shapely.ops import substring
+
+    rng = np.random.default_rng(7)
+    geoms, starts, ends = [], [], []
+    for _ in range(200):
+        k = rng.integers(2, 7)
+        coords = np.cumsum(rng.uniform(-50, 50, size=(k, 2)), axis=0)
+        geoms.append(shapely.LineString(coords))
+        a, b = np.sort(rng.uniform(0, 1, 2))
+        if rng.random() < 0.1:
+            b = a  # zero-length piece
+        starts.append(a)
+        ends.append(b)
+    got = isochrones.substrings(np.array(geoms, dtype=object), np.array(starts), np.array(ends))
+    for g, a, b, piece in zip(geoms, starts, ends, got, strict=True):
+        want = substring(g, a, b, normalized=True)
+        assert piece.length == pytest.approx(want.length, abs=1e-9)
+        assert piece.hausdorff_distance(want) < 1e-9
