@@ -200,6 +200,39 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_network(args: argparse.Namespace) -> int:
+    from geo import network
+
+    params: dict[str, Any] = {}
+    if args.walk_speed is not None:
+        params["walk_speed_kmh"] = args.walk_speed
+    if args.congestion is not None:
+        params["congestion_factor"] = args.congestion
+    if args.gap_tolerance is not None:
+        params["gap_tolerance_meters"] = args.gap_tolerance
+    if not args.json:
+        print(f"… building the {args.mode} network from {args.source}", file=sys.stderr)
+    net = network.load_network(args.mode, args.source, use_cache=not args.no_cache, **params)
+    rep = net.report.to_dict()
+    if args.json:
+        _print_json(rep)
+        return 0
+    print(f"{rep['mode']} network from {rep['source']} (dated {rep['source_date']})")
+    size = f"{rep['nodes']:,} nodes, {rep['edges']:,} directed edges"
+    print(f"  {size}, {rep['length_km']:,} km of road")
+    print(
+        f"  largest component: {100 * rep['largest_component_share']:.2f}% of road length; "
+        f"{rep['components']} component(s) kept"
+    )
+    print(
+        f"  repairs: {rep['noded_crossings']:,} at-grade crossings noded, "
+        f"{rep['repair_connectors']:,} gap connectors ({rep['repair_length_km']} km), "
+        f"{rep['dropped_islands']} islands dropped ({rep['dropped_island_km']} km)"
+    )
+    print(f"  parameters: {json.dumps(rep['params'], ensure_ascii=False)}")
+    return 0
+
+
 def vars_of(problem: Any) -> dict[str, Any]:
     """A RowProblem as a JSON-ready dict."""
     return {
@@ -245,6 +278,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sheet", default=None, help="Excel sheet name (default: the first)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_facilities)
+
+    p = sub.add_parser("network", help="build a walk or drive network and report its repairs")
+    p.add_argument("--mode", choices=("walk", "drive"), default="walk")
+    p.add_argument("--source", default="pack", help="'pack', road centre-lines, .osm or .graphml")
+    p.add_argument("--walk-speed", type=float, help="km/h (default 4)")
+    p.add_argument("--congestion", type=float, help="drive: divide every speed by this (>= 1)")
+    p.add_argument("--gap-tolerance", type=float, help="metres: close dangling gaps up to this")
+    p.add_argument("--no-cache", action="store_true", help="rebuild even if cached")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(handler=_cmd_network)
 
     p = sub.add_parser(
         "coverage", help="reach and coverage per subdistrict for a standard; export CSV/Excel/GPKG"
