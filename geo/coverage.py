@@ -136,7 +136,12 @@ def select_facilities(standard: Standard, facilities: gpd.GeoDataFrame) -> gpd.G
 
 @dataclass(frozen=True)
 class ReachResult:
-    """Raw reach of one standard: cost per population point, per-facility point costs, shapes."""
+    """Raw reach of one standard: cost per population point, per-facility point costs, shapes.
+
+    Network costs are known only up to the standard's limit (the search stops there): beyond it
+    they are inf. Straight-line costs are exact at any distance. ``nearest`` is the index of the
+    nearest counted facility for covered points, -1 otherwise.
+    """
 
     point_cost: FloatArray
     per_facility_cost: FloatArray  # (facilities, points)
@@ -144,6 +149,7 @@ class ReachResult:
     nearest: npt.NDArray[np.int64]
     merged_m: shapely.Geometry
     per_facility_m: list[shapely.Geometry]
+    facility_off_network: npt.NDArray[np.bool_]
 
 
 def compute_reach(
@@ -183,6 +189,7 @@ def compute_reach(
                     isochrone(index, node_cost[row], kind, limit=limit, sources=one,
                               buffer_meters=buffer_meters)
                 )  # fmt: skip
+    per_cost[per_cost > limit] = np.inf  # beyond the limit the search did not go
     cost = per_cost.min(axis=0) if len(fac_xy) else np.full(len(pop_xy), np.inf)
     nearest = per_cost.argmin(axis=0) if len(fac_xy) else np.full(len(pop_xy), -1)
     if per_facility:  # the union of the facilities' polygons is the multi-source polygon
@@ -193,7 +200,7 @@ def compute_reach(
             index, node_cost, kind, limit=limit, sources=src, buffer_meters=buffer_meters
         )
     nearest = np.where(np.isfinite(cost), nearest, -1)
-    return ReachResult(cost, per_cost, pts.off_network, nearest, merged, shapes)
+    return ReachResult(cost, per_cost, pts.off_network, nearest, merged, shapes, src.off_network)
 
 
 def _straight_line_reach(
@@ -203,15 +210,17 @@ def _straight_line_reach(
     n_pop = len(pop_xy)
     if len(fac_xy) == 0:
         empty = np.full(n_pop, np.inf)
-        return ReachResult(empty, np.full((0, n_pop), np.inf), np.zeros(n_pop, bool),
-                           np.full(n_pop, -1), shapely.Polygon(), [])  # fmt: skip
+        return ReachResult(
+            empty, np.full((0, n_pop), np.inf), np.zeros(n_pop, bool), np.full(n_pop, -1),
+            shapely.Polygon(), [], np.zeros(0, bool),
+        )  # fmt: skip
     per_cost = cdist(fac_xy, pop_xy)
     dist, nearest = per_cost.min(axis=0), per_cost.argmin(axis=0)
     circles = list(shapely.buffer(shapely.points(fac_xy), standard.limit, quad_segs=16))
     return ReachResult(
         dist, per_cost, np.zeros(n_pop, bool),
         np.where(dist <= standard.limit, nearest, -1).astype(np.int64),
-        shapely.union_all(circles), circles if per_facility else [],
+        shapely.union_all(circles), circles if per_facility else [], np.zeros(len(fac_xy), bool),
     )  # fmt: skip
 
 
@@ -261,7 +270,9 @@ def compute_coverage(
     points["cost"] = rr.point_cost
     points["covered"] = rr.point_cost <= standard.limit
     points["off_network"] = rr.off_network
-    points["nearest_facility"] = [counted["id"].iloc[i] if i >= 0 else None for i in rr.nearest]
+    points["nearest_facility"] = pd.Series(
+        [counted["id"].iloc[i] if i >= 0 else None for i in rr.nearest], dtype=object
+    )
     covered_m = gpd.GeoDataFrame(
         part[["code", "name_zh"]].copy(),
         geometry=shapely.intersection(part.geometry.values, rr.merged_m),
@@ -291,7 +302,7 @@ def compute_coverage(
         metadata=_metadata(
             standard, network, population, gdf_fac, counted, table_src,
             buffer_meters=buffer_meters, max_snap_meters=max_snap_meters, seconds=seconds,
-            part=part,
+            part=part, off_network_facilities=counted.loc[rr.facility_off_network, "name"].tolist(),
         ),
     )  # fmt: skip
     logger.info(
@@ -352,6 +363,12 @@ def _district_status(table: pd.DataFrame) -> str:
     return "surveyed" if not approx else f"partly approximate ({', '.join(approx)})"
 
 
+def _walk_speed(network: Network | None) -> float:
+    if network is not None and network.mode == "walk":
+        return float(network.report.params.get("walk_speed_kmh", settings.walk_speed_kmh))
+    return settings.walk_speed_kmh
+
+
 def _metadata(
     standard: Standard,
     network: Network | None,
@@ -364,6 +381,7 @@ def _metadata(
     max_snap_meters: float,
     seconds: float,
     part: gpd.GeoDataFrame,
+    off_network_facilities: list[str],
 ) -> dict[str, Any]:
     counts = all_facilities["type"].value_counts()
     meta: dict[str, Any] = {
@@ -384,7 +402,7 @@ def _metadata(
         "parameters": {
             **standard.params, "limit": standard.limit, "cost": standard.cost,
             "buffer_meters": buffer_meters, "max_snap_meters": max_snap_meters,
-            "walk_speed_kmh": settings.walk_speed_kmh,
+            "walk_speed_kmh": _walk_speed(network),
             "drive_access_speed_kmh": DRIVE_ACCESS_SPEED_KMH,
         },
         "area_note": (
@@ -395,6 +413,12 @@ def _metadata(
         "computed_at": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
         "compute_seconds": round(seconds, 3),
     }  # fmt: skip
+    meta["off_network_facilities"] = off_network_facilities
+    if off_network_facilities:
+        meta["warning_off_network"] = (
+            f"{len(off_network_facilities)} counted facilities lie more than {max_snap_meters:g} m "
+            f"from every road and reach nobody: {', '.join(off_network_facilities)}"
+        )
     if len(counted) == 0:
         meta["warning"] = (
             f"no facility of the counted types ({', '.join(standard.facility_types)}) in the list: "
