@@ -1,0 +1,570 @@
+"""Tests of geo.network: repair on hand-drawn layers, OSM loaders, the Minhang pack, the cache.
+
+Hand-drawn roads are drawn in metres (EPSG:32651, UTM 51N) from an origin in Minhang, so every
+expected length is plain arithmetic; the builder reprojects them to lon/lat itself.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import osmnx as ox
+import pandas as pd
+import pyogrio
+import pyproj
+import pytest
+import shapely
+
+from geo import network, settings
+from geo._errors import InputFileError, NetworkError
+from geo.network import (
+    PACK_ROADS,
+    PACK_SOURCE,
+    Network,
+    load_network,
+    network_from_file,
+    network_from_lines,
+    network_from_osm_file,
+    network_from_polygon,
+)
+
+X0, Y0 = 350_000.0, 3_440_000.0  # EPSG:32651 metres, ~121.43 E 31.08 N (Minhang)
+METRIC = "EPSG:32651"
+TO_METRIC = pyproj.Transformer.from_crs("EPSG:4326", METRIC, always_xy=True)
+MINHANG_BBOX = (121.2, 30.95, 121.6, 31.28)  # lon/lat: min x, min y, max x, max y
+
+
+def roads(
+    *rows: tuple[str, list[tuple[float, float]]], **columns: list[object]
+) -> gpd.GeoDataFrame:
+    """A layer of (highway, [(x, y) metres from the origin]) rows, named road 0, road 1, ..."""
+    geoms = [shapely.LineString([(X0 + x, Y0 + y) for x, y in pts]) for _, pts in rows]
+    data: dict[str, list[object]] = {
+        "highway": [c for c, _ in rows],
+        "name": [f"road {i}" for i in range(len(rows))],
+    }
+    return gpd.GeoDataFrame(data | columns, geometry=geoms, crs=METRIC)
+
+
+def node_at(G: nx.MultiDiGraph, x: float, y: float) -> int:
+    """The node at (x, y) metres from the origin (within 1 cm)."""
+    for n, d in G.nodes(data=True):
+        mx, my = TO_METRIC.transform(d["x"], d["y"])
+        if math.hypot(mx - X0 - x, my - Y0 - y) < 0.01:
+            return int(n)
+    msg = f"no node at ({x}, {y})"
+    raise AssertionError(msg)
+
+
+def undirected_lengths(G: nx.MultiDiGraph) -> list[float]:
+    """Edge lengths with each two-way piece once (edges keyed by their node pair)."""
+    seen: dict[frozenset[int], list[float]] = {}
+    for u, v, d in G.edges(data=True):
+        seen.setdefault(frozenset((u, v)), []).append(d["length"])
+    return sorted(v for lengths in seen.values() for v in lengths[: max(1, len(lengths) // 2)])
+
+
+# --- noding and grade separation ----------------------------------------------------------
+
+
+def test_crossing_of_two_streets_is_noded() -> None:
+    gdf = roads(("residential", [(0, 0), (200, 0)]), ("residential", [(100, -100), (100, 100)]))
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0)
+    G = net.G
+    # 4 ends + the crossing; 4 pieces of 100 m, each walkable both ways
+    assert (G.number_of_nodes(), G.number_of_edges()) == (5, 8)
+    centre = node_at(G, 100, 0)
+    assert G.out_degree(centre) == 4
+    assert G.nodes[centre]["street_count"] == 4
+    assert all(d["length"] == pytest.approx(100, abs=1e-6) for *_, d in G.edges(data=True))
+    assert all(d["travel_time"] == pytest.approx(90) for *_, d in G.edges(data=True))  # 4 km/h
+    r = net.report
+    assert (r.noded_crossings, r.components, r.repair_connectors) == (1, 1, 0)
+    assert r.length_km == pytest.approx(0.4)
+    assert r.largest_component_share == pytest.approx(1.0)
+
+
+def test_overpass_is_not_noded() -> None:
+    # a motorway with a street passing under it and a street ending beneath it
+    gdf = roads(
+        ("motorway", [(-300, 0), (300, 0)]),
+        ("residential", [(150, -100), (150, 100)]),
+        ("residential", [(20, -100), (20, 0)]),
+    )
+    net = network_from_lines(gdf, mode="drive", min_island_meters=0)
+    G = net.G
+    assert (G.number_of_nodes(), G.number_of_edges()) == (6, 6)
+    assert net.report.components == 3
+    assert (net.report.noded_crossings, net.report.repair_connectors) == (0, 0)
+    assert net.report.largest_component_share == pytest.approx(600 / 900)
+    assert not nx.has_path(G, node_at(G, -300, 0), node_at(G, 150, 100))
+    assert not nx.has_path(G, node_at(G, 20, -100), node_at(G, 300, 0))
+
+    # the same layer with nothing grade-separated: split at the crossing and at the T
+    flat = network_from_lines(gdf, mode="drive", min_island_meters=0, grade_separated=())
+    assert (flat.G.number_of_nodes(), flat.G.number_of_edges()) == (7, 12)
+    assert (flat.report.noded_crossings, flat.report.components) == (2, 1)
+
+
+def test_motorway_joins_at_shared_vertex_and_ramp_end() -> None:
+    gdf = roads(
+        ("motorway", [(-300, 0), (0, 0), (300, 0)]),
+        ("residential", [(0, 0), (0, -100)]),  # ends on the motorway's own vertex
+        ("motorway_link", [(150, 0), (150, -100)]),  # a ramp ending mid-segment
+    )
+    net = network_from_lines(gdf, mode="drive", min_island_meters=0)
+    G = net.G
+    # motorway split at x=0 and x=150: 3 pieces + 2 roads, all two-way
+    assert (G.number_of_nodes(), G.number_of_edges()) == (6, 10)
+    assert net.report.components == 1
+    assert nx.has_path(G, node_at(G, 0, -100), node_at(G, 150, -100))
+
+
+# --- gap closing and snapping ---------------------------------------------------------------
+
+
+def test_gap_is_closed_with_a_marked_connector() -> None:
+    # A ends 30 m short of B. B's ends are 58.3 m from A, but A and B are joined by then.
+    gdf = roads(("residential", [(0, 0), (100, 0)]), ("residential", [(130, -50), (130, 50)]))
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0)
+    G = net.G
+    repaired = [(u, v, d) for u, v, d in G.edges(data=True) if d["repaired"]]
+    assert len(repaired) == 2  # one connector, both directions
+    end, foot = node_at(G, 100, 0), node_at(G, 130, 0)
+    assert {(u, v) for u, v, _ in repaired} == {(end, foot), (foot, end)}
+    assert all(d["length"] == pytest.approx(30, abs=1e-6) for *_, d in repaired)
+    assert all(d["highway"] == "residential" for *_, d in repaired)
+    assert not any(
+        d["repaired"] for u, v, d in G.edges(data=True) if (u, v) not in {(end, foot), (foot, end)}
+    )
+    r = net.report
+    assert (r.repair_connectors, r.components, G.number_of_nodes()) == (1, 1, 5)
+    assert r.repair_length_km == pytest.approx(0.030)
+    assert r.length_km == pytest.approx(0.230)  # 100 + 2 x 50 + 30
+    assert r.largest_component_share == pytest.approx(1.0)
+    assert sorted(undirected_lengths(G)) == pytest.approx([30, 50, 50, 100])
+
+
+def test_gap_too_wide_stays_open() -> None:
+    # A ends 100 m from B; B's ends are 125 m from A
+    gdf = roads(("residential", [(0, 0), (100, 0)]), ("residential", [(200, -75), (200, 75)]))
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0)  # default tolerance 80 m
+    assert (net.report.repair_connectors, net.report.components) == (0, 2)
+    assert net.report.largest_component_share == pytest.approx(150 / 250)
+    assert not any(d["repaired"] for *_, d in net.G.edges(data=True))
+
+    wider = network_from_lines(gdf, mode="walk", min_island_meters=0, gap_tolerance_meters=101)
+    assert (wider.report.repair_connectors, wider.report.components) == (1, 1)
+    assert wider.report.repair_length_km == pytest.approx(0.100)
+
+
+def test_gap_inside_one_component_is_not_closed() -> None:
+    # a U: the free end of the top bar is 50 m above the bottom bar, but already connected to it
+    gdf = roads(
+        ("residential", [(0, 0), (200, 0)]),
+        ("residential", [(200, 0), (200, 50)]),
+        ("residential", [(200, 50), (20, 50)]),
+    )
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0)
+    assert (net.report.repair_connectors, net.report.components) == (0, 1)
+    assert net.G.number_of_nodes() == 4
+
+
+def test_ends_within_snap_tolerance_are_merged() -> None:
+    gdf = roads(("residential", [(0, 0), (100, 0)]), ("residential", [(104, 0), (200, 0)]))
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0, gap_tolerance_meters=0)
+    assert (net.G.number_of_nodes(), net.report.components) == (3, 1)
+    assert net.report.length_km == pytest.approx(0.2)  # B now starts at x=100
+    apart = network_from_lines(
+        gdf, mode="walk", min_island_meters=0, gap_tolerance_meters=0, snap_tolerance_meters=0
+    )
+    assert (apart.G.number_of_nodes(), apart.report.components) == (4, 2)
+
+
+def test_small_islands_are_dropped_and_counted() -> None:
+    gdf = roads(("residential", [(0, 0), (1200, 0)]), ("residential", [(0, 500), (300, 500)]))
+    net = network_from_lines(gdf, mode="walk")  # default min_island_meters 1000
+    r = net.report
+    assert (r.dropped_islands, r.components, r.nodes, r.edges) == (1, 1, 2, 2)
+    assert r.dropped_island_km == pytest.approx(0.3)
+    assert r.length_km == pytest.approx(1.2)
+    assert r.largest_component_share == pytest.approx(1200 / 1500)
+
+
+# --- modes, directions, speeds ---------------------------------------------------------------
+
+
+def test_oneway_in_drive_and_not_in_walk() -> None:
+    gdf = roads(
+        ("residential", [(0, 0), (100, 0)]),
+        ("residential", [(100, 0), (200, 0)]),
+        ("residential", [(200, 0), (300, 0)]),
+        oneway=["yes", "-1", "no"],
+    )
+    drive = network_from_lines(gdf, mode="drive", oneway_column="oneway", min_island_meters=0)
+    G = drive.G
+    a, b, c, d = (node_at(G, x, 0) for x in (0, 100, 200, 300))
+    assert G.has_edge(a, b) and not G.has_edge(b, a)
+    assert G.has_edge(c, b) and not G.has_edge(b, c)
+    assert G.has_edge(c, d) and G.has_edge(d, c)
+    assert G.number_of_edges() == 4
+    assert G.edges[c, b, 0]["oneway"] and G.edges[c, b, 0]["reversed"]
+    assert not G.edges[c, d, 0]["oneway"]
+    assert drive.report.length_km == pytest.approx(0.3)  # each road once, whatever its directions
+
+    walk = network_from_lines(gdf, mode="walk", oneway_column="oneway", min_island_meters=0)
+    assert walk.G.number_of_edges() == 6
+
+
+def test_walk_excludes_motorways_and_drive_excludes_footways() -> None:
+    classes = [
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "residential",
+        "footway",
+        "steps",
+    ]
+    spokes = [(500 * math.cos(k), 500 * math.sin(k)) for k in range(len(classes))]
+    gdf = roads(*((c, [(0, 0), s]) for c, s in zip(classes, spokes, strict=True)))
+    walk = network_from_lines(gdf, mode="walk", min_island_meters=0)
+    drive = network_from_lines(gdf, mode="drive", min_island_meters=0)
+    assert {d["highway"] for *_, d in walk.G.edges(data=True)} == {
+        "residential",
+        "footway",
+        "steps",
+    }
+    assert {d["highway"] for *_, d in drive.G.edges(data=True)} == {
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "residential",
+    }
+    assert walk.report.components == drive.report.components == 1  # joined at the shared centre
+
+
+def test_foot_no_is_not_walkable() -> None:
+    gdf = roads(
+        ("residential", [(0, 0), (100, 0)]),
+        ("residential", [(100, 0), (200, 0)]),
+        foot=["no", None],
+    )
+    net = network_from_lines(gdf, mode="walk", foot_column="foot", min_island_meters=0)
+    assert net.report.length_km == pytest.approx(0.1)
+    assert {d["name"] for *_, d in net.G.edges(data=True)} == {"road 1"}
+
+
+def test_travel_times_use_class_speed_congestion_and_walk_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gdf = roads(("residential", [(0, 0), (100, 0)]))
+
+    def seconds(**kw: object) -> float:
+        net = network_from_lines(gdf, min_island_meters=0, **kw)  # type: ignore[arg-type]
+        return float(next(iter(net.G.edges(data=True)))[2]["travel_time"])
+
+    assert seconds(mode="drive") == pytest.approx(100 / (20 / 3.6))  # residential 20 km/h
+    assert seconds(mode="drive", congestion_factor=1.5) == pytest.approx(100 / (20 / 1.5 / 3.6))
+    assert seconds(mode="drive", drive_speeds_kmh={"residential": 30}) == pytest.approx(12)
+    assert seconds(mode="walk") == pytest.approx(90)
+    assert seconds(mode="walk", walk_speed_kmh=5) == pytest.approx(72)
+    monkeypatch.setattr(settings, "walk_speed_kmh", 6.0)
+    assert seconds(mode="walk") == pytest.approx(60)
+
+
+def test_known_projected_crs_is_reprojected() -> None:
+    gdf = roads(("residential", [(0, 0), (200, 0)]), ("residential", [(100, -100), (100, 100)]))
+    reports = [
+        network_from_lines(g, mode="walk", min_island_meters=0).report
+        for g in (gdf, gdf.to_crs("EPSG:4326"), gdf.to_crs("EPSG:4547"))  # 4547: CGCS2000 GK
+    ]
+    assert {(r.nodes, r.edges, r.noded_crossings) for r in reports} == {(5, 8, 1)}
+    assert [r.length_km for r in reports] == pytest.approx([0.4] * 3, abs=1e-6)
+
+
+def test_graph_is_osmnx_compatible_and_report_is_json_ready() -> None:
+    gdf = roads(
+        ("residential", [(0, 0), (100, 50), (200, 0)]), ("residential", [(200, 0), (300, 0)])
+    )
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0, source="hand-drawn")
+    assert isinstance(net, Network) and net.mode == "walk" and len(net.key) == 64
+    assert net.G.graph["crs"] == "EPSG:4326"
+    nodes, edges = ox.graph_to_gdfs(net.G)
+    assert nodes.total_bounds[0] > 121 and nodes.total_bounds[3] < 32  # lon/lat
+    bent = edges[edges.geometry.apply(lambda g: len(g.coords) > 2)]
+    assert len(bent) == 2  # the bent road, both ways
+    assert ox.stats.basic_stats(net.G)["n"] == 3
+    data = net.report.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    for key in (
+        "nodes",
+        "edges",
+        "length_km",
+        "components",
+        "largest_component_share",
+        "repair_connectors",
+        "repair_length_km",
+        "source",
+    ):
+        assert key in data
+    assert data["source"] == "hand-drawn"
+
+
+# --- OSM files -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def osm_fixture() -> Path:
+    return settings.resolve_data_folder() / "fixtures/shanghai_center.osm"
+
+
+def osmnx_xml(path: Path, **kw: object) -> nx.MultiDiGraph:
+    """osmnx's own loader; it warns because the fixture was written by osmnx."""
+    with pytest.warns(UserWarning, match="generated by OSMnx"):
+        return ox.graph_from_xml(path, **kw)  # type: ignore[arg-type]
+
+
+def test_osm_fixture_drive_matches_osmnx(osm_fixture: Path) -> None:
+    raw = osmnx_xml(osm_fixture, simplify=False, retain_all=True)
+    assert (len(raw), raw.number_of_edges()) == (2958, 3387)  # the pack README's numbers
+    on_roads = len(raw) - nx.number_of_isolates(raw)  # the file has nodes on no way
+    net = network_from_osm_file(osm_fixture, mode="drive", simplify=False, min_island_meters=0)
+    assert (net.report.nodes, net.report.edges) == (on_roads, 3387)
+
+    simple = osmnx_xml(osm_fixture, retain_all=True)
+    net = network_from_osm_file(osm_fixture, mode="drive", min_island_meters=0)
+    assert (net.report.nodes, net.report.edges) == (
+        len(simple) - nx.number_of_isolates(simple),
+        simple.number_of_edges(),
+    )
+    # every component but osmnx's largest has under 1 km of road, so dropping islands
+    # leaves exactly osmnx's largest component
+    largest = osmnx_xml(osm_fixture)
+    net = network_from_osm_file(osm_fixture, mode="drive")
+    assert (net.report.nodes, net.report.edges) == (len(largest), largest.number_of_edges())
+    assert net.report.components == 1
+    assert net.report.repair_connectors == 0
+    assert all("travel_time" in d and d["repaired"] is False for *_, d in net.G.edges(data=True))
+
+
+def test_osm_fixture_walk_matches_osmnx(osm_fixture: Path) -> None:
+    expected = osmnx_xml(osm_fixture, bidirectional=True, simplify=False, retain_all=True)
+    expected.remove_edges_from(
+        [
+            (u, v, k)
+            for u, v, k, d in expected.edges(keys=True, data=True)
+            if d["highway"] in ("trunk", "trunk_link")
+        ]
+    )
+    expected.remove_nodes_from(list(nx.isolates(expected)))
+    expected = ox.simplify_graph(expected)
+    net = network_from_osm_file(osm_fixture, mode="walk", min_island_meters=0)
+    assert (net.report.nodes, net.report.edges) == (len(expected), expected.number_of_edges())
+    assert all(net.G.has_edge(v, u) for u, v in net.G.edges())
+    assert not {"trunk", "trunk_link"} & {str(d["highway"]) for *_, d in net.G.edges(data=True)}
+    assert all(d["speed_kph"] == settings.walk_speed_kmh for *_, d in net.G.edges(data=True))
+
+
+def test_graphml_round_trip(osm_fixture: Path, tmp_path: Path) -> None:
+    drive = network_from_osm_file(osm_fixture, mode="drive", min_island_meters=0)
+    path = tmp_path / "centre.graphml"
+    ox.save_graphml(drive.G, path)
+    again = network_from_file(path, mode="drive", min_island_meters=0)
+    assert (again.report.nodes, again.report.edges) == (drive.report.nodes, drive.report.edges)
+    walk = network_from_osm_file(path, mode="walk", min_island_meters=0)
+    assert all(walk.G.has_edge(v, u) for u, v in walk.G.edges())  # oneways made two-way
+
+
+# --- the Minhang data pack -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+def test_pack_largest_component_holds_95_percent(pack: Path, mode: str) -> None:
+    net = network_from_file(pack / PACK_ROADS, mode=mode, source=PACK_SOURCE)
+    r = net.report
+    assert r.largest_component_share >= 0.95
+    assert r.repair_connectors > 0 and r.repair_length_km > 0 and r.noded_crossings > 0
+    assert r.source == PACK_SOURCE and r.source_date == "2026-05-13"
+    assert r.components <= 10
+    classes = {d["highway"] for *_, d in net.G.edges(data=True)}
+    if mode == "walk":
+        assert not classes & {"motorway", "motorway_link", "trunk", "trunk_link"}
+    else:
+        assert "pedestrian" not in classes and "motorway" in classes
+    nodes = ox.graph_to_gdfs(net.G, edges=False)
+    minx, miny, maxx, maxy = nodes.total_bounds
+    assert MINHANG_BBOX[0] < minx < maxx < MINHANG_BBOX[2]
+    assert MINHANG_BBOX[1] < miny < maxy < MINHANG_BBOX[3]
+
+
+def test_load_network_reads_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(settings, "cache_folder", tmp_path)
+    first = load_network("walk")
+    assert len(list(tmp_path.glob("network-walk-*.pickle"))) == 1
+
+    def rebuild(*args: object, **kw: object) -> Network:
+        msg = "rebuilt instead of reading the cache"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(network, "network_from_file", rebuild)
+    second = load_network("walk")
+    assert second.key == first.key
+    assert second.report == first.report
+    assert nx.utils.graphs_equal(first.G, second.G)
+    # no cache, other parameters, another walking speed: each needs a build
+    with pytest.raises(AssertionError, match="rebuilt"):
+        load_network("walk", use_cache=False)
+    with pytest.raises(AssertionError, match="rebuilt"):
+        load_network("walk", gap_tolerance_meters=50)
+    monkeypatch.setattr(settings, "walk_speed_kmh", 5.0)
+    with pytest.raises(AssertionError, match="rebuilt"):
+        load_network("walk")
+
+
+# --- bad inputs ------------------------------------------------------------------------------
+
+
+def test_no_geometry_column() -> None:
+    df = pd.DataFrame({"highway": ["residential"], "name": ["a"]})
+    with pytest.raises(
+        InputFileError, match=r"no geometry column \(columns present: highway, name\)"
+    ):
+        network_from_lines(df)
+
+
+def test_file_without_geometry(tmp_path: Path) -> None:
+    path = tmp_path / "table.gpkg"
+    pyogrio.write_dataframe(pd.DataFrame({"highway": ["residential"]}), path, layer="roads")
+    with pytest.raises(InputFileError, match="no geometry column"):
+        network_from_file(path, mode="walk")
+
+
+@pytest.mark.parametrize(
+    ("geometry", "kind"),
+    [(shapely.Point(X0, Y0), "Point"), (shapely.box(X0, Y0, X0 + 10, Y0 + 10), "Polygon")],
+)
+def test_wrong_geometry_type(geometry: shapely.Geometry, kind: str) -> None:
+    gdf = roads(("residential", [(0, 0), (100, 0)]))
+    gdf.loc[1] = ["residential", "b", geometry]
+    with pytest.raises(
+        InputFileError, match=rf"expected LineString or MultiLineString .*'{kind}': 1.*rows \[1\]"
+    ):
+        network_from_lines(gdf)
+
+
+def test_unknown_road_class_column() -> None:
+    gdf = roads(("residential", [(0, 0), (100, 0)]))
+    with pytest.raises(
+        InputFileError, match=r"no column 'fclass' .*columns present: highway, name"
+    ):
+        network_from_lines(gdf, road_class_column="fclass")
+    with pytest.raises(InputFileError, match=r"name_column=None"):
+        network_from_lines(gdf.drop(columns="name"))
+
+
+def test_empty_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.geojson"
+    empty.write_bytes(b"")
+    with pytest.raises(InputFileError, match=r"empty\.geojson: the file is empty"):
+        network_from_file(empty, mode="walk")
+    no_features = tmp_path / "none.geojson"
+    no_features.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    with pytest.raises(InputFileError, match="no features"):
+        network_from_file(no_features, mode="walk")
+    with pytest.raises(InputFileError, match="no features"):
+        network_from_lines(roads().iloc[:0])
+    osm = tmp_path / "empty.osm"
+    osm.write_bytes(b"")
+    with pytest.raises(InputFileError, match="empty"):
+        network_from_file(osm, mode="walk")
+
+
+def test_projected_coordinates_without_their_crs(tmp_path: Path) -> None:
+    # GeoJSON has no CRS member, so it is read as EPSG:4326, but its coordinates are metres
+    feature = {
+        "type": "Feature",
+        "properties": {"highway": "residential", "name": "a"},
+        "geometry": {"type": "LineString", "coordinates": [[X0, Y0], [X0 + 100, Y0]]},
+    }
+    path = tmp_path / "metres.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    with pytest.raises(
+        InputFileError, match=r"CRS says EPSG:4326 .*projected CRS; reproject the file to EPSG:4326"
+    ):
+        network_from_file(path, mode="walk")
+    no_crs = roads(("residential", [(0, 0), (100, 0)])).set_crs(None, allow_override=True)
+    with pytest.raises(InputFileError, match=r"no CRS .*projected CRS: reproject it to EPSG:4326"):
+        network_from_lines(no_crs)
+    lonlat_no_crs = no_crs.set_crs(METRIC).to_crs("EPSG:4326").set_crs(None, allow_override=True)
+    with pytest.raises(InputFileError, match=r"no CRS .*gdf\.set_crs\('EPSG:4326'\)"):
+        network_from_lines(lonlat_no_crs)
+
+
+def test_crs_that_cannot_be_transformed() -> None:
+    local = (
+        'LOCAL_CS["Shanghai city grid",LOCAL_DATUM["local",0],UNIT["metre",1],'
+        'AXIS["X",EAST],AXIS["Y",NORTH]]'
+    )
+    gdf = roads(("residential", [(0, 0), (100, 0)])).set_crs(local, allow_override=True)
+    with pytest.raises(
+        InputFileError, match=r"cannot transform the layer's CRS .*Shanghai city grid.*EPSG:4326"
+    ):
+        network_from_lines(gdf)
+
+
+def test_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="road file not found"):
+        network_from_file(tmp_path / "missing.geojson", mode="walk")
+    for name, match in [
+        ("roads.pbf", "osmium cat roads.pbf -o roads.osm"),
+        ("roads.csv", "unknown road file type"),
+    ]:
+        path = tmp_path / name
+        path.write_bytes(b"x")
+        with pytest.raises(InputFileError, match=match):
+            network_from_file(path, mode="walk")
+    broken = tmp_path / "broken.osm"
+    broken.write_text("<osm><node")
+    with pytest.raises(InputFileError, match="cannot be read as OSM XML"):
+        network_from_osm_file(broken)
+    bare = tmp_path / "bare.osm"
+    bare.write_text('<?xml version="1.0"?><osm version="0.6"></osm>')
+    with pytest.raises(InputFileError, match="holds no nodes or ways"):
+        network_from_osm_file(bare)
+
+
+def test_bad_parameters() -> None:
+    gdf = roads(("residential", [(0, 0), (100, 0)]))
+    with pytest.raises(NetworkError, match=r"mode='bike': expected one of 'walk', 'drive'"):
+        network_from_lines(gdf, mode="bike")
+    with pytest.raises(NetworkError, match=r"congestion_factor=0"):
+        network_from_lines(gdf, mode="drive", congestion_factor=0)
+    with pytest.raises(NetworkError, match=r"gap_tolerance_meters=-5"):
+        network_from_lines(gdf, gap_tolerance_meters=-5)
+    with pytest.raises(NetworkError, match=r"no drive speed for road classes '主干路' \(1 lines\)"):
+        network_from_lines(roads(("主干路", [(0, 0), (100, 0)])), mode="drive")
+    with pytest.raises(
+        NetworkError, match=r"no walk roads among the road classes found \(motorway\)"
+    ):
+        network_from_lines(roads(("motorway", [(0, 0), (100, 0)])), mode="walk")
+
+
+def test_polygon_must_be_a_lonlat_polygon() -> None:
+    with pytest.raises(NetworkError, match="expected a non-empty shapely Polygon"):
+        network_from_polygon(shapely.Point(121.4, 31.1))
+    with pytest.raises(NetworkError, match="not lon/lat"):
+        network_from_polygon(shapely.box(X0, Y0, X0 + 500, Y0 + 500))
+
+
+@pytest.mark.network
+def test_network_from_polygon_downloads_osm() -> None:
+    box = shapely.box(121.380, 31.108, 121.390, 31.116)  # ~1 km around Xinzhuang station
+    net = network_from_polygon(box, mode="walk", min_island_meters=0)
+    assert net.report.nodes > 10 and net.report.source.startswith("OpenStreetMap")
+    assert all(net.G.has_edge(v, u) for u, v in net.G.edges())
