@@ -347,6 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GeoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except FileExistsError as exc:
+        print(f"error: {exc} (on the command line: --overwrite)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -38,3 +38,54 @@ def test_facilities_command_reports_rows(capsys, tmp_path, pack):
     assert out["facilities"] == 1
     assert out["problems"][0]["row"] == 3
     assert out["problems"][0]["field"] == "type"
+
+
+def test_network_json_keys(capsys, pack):
+    assert main(["network", "--mode", "drive", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    for key in (
+        "nodes", "edges", "length_km", "components", "largest_component_share",
+        "repair_connectors", "repair_length_km", "source",
+    ):  # fmt: skip
+        assert key in rep
+    assert rep["largest_component_share"] >= 0.95
+
+
+def test_coverage_json_and_exports(capsys, tmp_path, pack):
+    out = tmp_path / "out"
+    args = ["coverage", "--standard", "walk15", "--out", str(out), "--stem", "基线 baseline"]
+    assert main([*args, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    for key in ("standard", "area_share", "resident_share", "covered_residents", "facilities"):
+        assert key in summary
+    assert summary["standard"] == "walk15"
+    assert summary["facilities"] == 17  # 13 centres + 3 branch centres + 1 station in the pack
+    assert "proxy" in summary["population_source"]
+    assert 0 < summary["resident_share"] < 1
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["基线_baseline.gpkg", "基线_baseline.xlsx", "基线_baseline_walk15.csv"]
+    # a second run refuses to overwrite, and says how
+    assert main([*args, "--json"]) == 2
+    assert "overwrite" in capsys.readouterr().err
+
+
+def test_coverage_several_standards_and_stand_in_types(capsys, pack):
+    argv = ["coverage", "--standard", "ems_time,straight_line", "--types", "hospital", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["standard"] for r in out["results"]] == ["ems_time", "straight_line"]
+    assert all(r["facility_types"] == ["hospital"] for r in out["results"])
+    # a straight 3.5 km circle covers at least what the 3.5 km / 10 min network reach does
+    assert out["results"][1]["resident_share"] >= out["results"][0]["resident_share"]
+
+
+def test_coverage_bad_standard(capsys, pack):
+    assert main(["coverage", "--standard", "walk10"]) == 2
+    assert "unknown standard 'walk10'; valid: walk15, ems_distance" in capsys.readouterr().err
+
+
+def test_bench_json_keys(capsys, pack):
+    assert main(["bench", "--repeat", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("reference_s", "ours_s", "ratio", "full_coverage_s", "incremental_ms"):
+        assert out[key] > 0
