@@ -23,17 +23,14 @@ existing file is replaced only with ``overwrite=True``.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import json
 import logging
 import os
 import re
-import shutil
-import tempfile
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +45,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from geo import settings
 from geo._errors import ExportError
+from geo._io import atomic_target, refuse_existing
 from geo.coverage import DISTRICT_CODE, TABLE_COLUMNS, CoverageResult
 
 logger = logging.getLogger(__name__)
@@ -242,37 +240,6 @@ def _table(result: CoverageResult) -> pd.DataFrame:
     return pd.concat([table[~is_district], table[is_district]]).reset_index(drop=True)
 
 
-# --- atomic writes ----------------------------------------------------------------------------
-
-
-def _refuse_existing(paths: Sequence[Path], *, overwrite: bool) -> None:
-    if overwrite:
-        return
-    existing = [str(p) for p in paths if p.exists()]
-    if existing:
-        msg = (
-            f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}: "
-            "pass overwrite=True to replace, or choose another file name"
-        )
-        raise FileExistsError(msg)
-
-
-@contextlib.contextmanager
-def _atomic_target(path: Path, *, overwrite: bool) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it onto ``path`` if the block succeeds."""
-    path = Path(path)
-    _refuse_existing([path], overwrite=overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        tmp = tmp_dir / path.name
-        yield tmp
-        _refuse_existing([path], overwrite=overwrite)  # created meanwhile by someone else?
-        tmp.replace(path)  # os.replace: atomic within one file system
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-
-
 # --- CSV --------------------------------------------------------------------------------------
 
 
@@ -305,7 +272,7 @@ def export_csv(result: CoverageResult, path: Path, *, overwrite: bool = False) -
     table = _table(result)
     lines = [f"# {key}: {_one_line(_render(value))}\n" for key, value in _result_items(result)]
     with (
-        _atomic_target(path, overwrite=overwrite) as tmp,
+        atomic_target(path, overwrite=overwrite) as tmp,
         tmp.open("w", encoding="utf-8-sig", newline="") as fh,
     ):
         fh.writelines(lines)
@@ -358,7 +325,7 @@ def export_excel(results: Sequence[CoverageResult], path: Path, *, overwrite: bo
     for result in results:
         _standard_sheet(wb.create_sheet(result.standard.name), result)
     _metadata_sheet(wb.create_sheet(METADATA_NAME), results)
-    with _atomic_target(path, overwrite=overwrite) as tmp:
+    with atomic_target(path, overwrite=overwrite) as tmp:
         wb.save(tmp)
     logger.info("wrote %s (sheets: %s)", path, ", ".join(wb.sheetnames))
     return path
@@ -512,7 +479,7 @@ def export_geopackage(
     results = _check_results(results)
     layers = _geopackage_layers(results, subdistricts)
     written: list[str] = []
-    with _atomic_target(path, overwrite=overwrite) as tmp:
+    with atomic_target(path, overwrite=overwrite) as tmp:
         for name, frame in layers.items():
             if frame.empty:
                 logger.info("%s: layer %s is empty, skipped", path, name)
@@ -655,7 +622,7 @@ def export_all(
     base = safe_stem(stem)
     csv_paths = [out_dir / f"{base}_{r.standard.name}.csv" for r in results]
     xlsx, gpkg = out_dir / f"{base}.xlsx", out_dir / f"{base}.gpkg"
-    _refuse_existing([*csv_paths, xlsx, gpkg], overwrite=overwrite)
+    refuse_existing([*csv_paths, xlsx, gpkg], overwrite=overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
     for result, csv_path in zip(results, csv_paths, strict=True):
         export_csv(result, csv_path, overwrite=overwrite)
