@@ -233,6 +233,76 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from geo import coverage, export, scenarios
+
+    say = (lambda msg: print(f"… {msg}", file=sys.stderr)) if not args.json else None
+    run = scenarios.run_scenario(args.scenario, progress=say)
+    name = run.resolved.scenario.name
+    written: list[str] = []
+    if args.out is not None:
+        paths = export.export_all(
+            list(run.results), args.out, stem=export.safe_stem(name),
+            subdistricts=coverage.partition_subdistricts(), overwrite=args.overwrite,
+        )  # fmt: skip
+        written = [str(p) for p in paths]
+    summaries = [_district_summary(r) for r in run.results]
+    if args.json:
+        _print_json(
+            {"scenario": name, "hashes": run.hashes, "changes": run.resolved.changes,
+             "results": summaries, "files": written}
+        )  # fmt: skip
+        return 0
+    chain = " → ".join(s.name for s in run.resolved.chain)
+    print(f"scenario {name} ({chain}): {run.resolved.changes}")
+    h = run.hashes
+    print(f"  scenario hash {h['scenario'][:16]}…, population hash {h['population'][:16]}…")
+    for s in summaries:
+        print(
+            f"  {s['standard']:14s} area {100 * s['area_share']:.2f}%, residents "
+            f"{100 * s['resident_share']:.2f}% ({s['covered_residents']:,}); "
+            f"{s['facilities']} facilities"
+        )
+        if s["warning"]:
+            print(f"  {'':14s} warning: {s['warning']}")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from geo import export, scenarios
+
+    say = (lambda msg: print(f"… {msg}", file=sys.stderr)) if not args.json else None
+    run_a = scenarios.run_scenario(args.a, progress=say)
+    run_b = scenarios.run_scenario(args.b, progress=say)
+    cmp = scenarios.compare(run_a, run_b)
+    written: list[str] = []
+    if args.out is not None:
+        stem = export.safe_stem(f"{cmp.b}_vs_{cmp.a}")
+        written = [
+            str(p)
+            for p in export.export_comparison(cmp, args.out, stem=stem, overwrite=args.overwrite)
+        ]
+    if args.json:
+        _print_json({**scenarios.comparison_json(cmp), "files": written})
+        return 0
+    print(f"{cmp.b} compared with {cmp.a}")
+    district = cmp.table[cmp.table["code"] == "310112"]
+    for rec in district.to_dict("records"):
+        print(
+            f"  {rec['standard']:14s} area {100 * rec['area_share_a']:.2f}% → "
+            f"{100 * rec['area_share_b']:.2f}% ({rec['covered_km2_delta']:+.2f} km²), residents "
+            f"{100 * rec['resident_share_a']:.2f}% → {100 * rec['resident_share_b']:.2f}% "
+            f"({rec['covered_residents_delta']:+,.0f})"
+        )
+    counts = cmp.sites["change"].value_counts().to_dict()
+    print(f"  sites: {counts or 'no change'}")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def vars_of(problem: Any) -> dict[str, Any]:
     """A RowProblem as a JSON-ready dict."""
     return {
@@ -313,6 +383,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing export files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_coverage)
+
+    p = sub.add_parser("run", help="run a scenario (name in scenarios/ or a .toml path)")
+    p.add_argument("scenario", help="scenario name (e.g. baseline) or path to a .toml file")
+    p.add_argument("--out", type=Path, help="folder for CSV, Excel and GeoPackage exports")
+    p.add_argument("--overwrite", action="store_true", help="replace existing export files")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser("compare", help="compare scenario B with scenario A per subdistrict")
+    p.add_argument("a", help="the reference scenario (e.g. baseline)")
+    p.add_argument("b", help="the scenario to compare (e.g. plan-2025)")
+    p.add_argument("--out", type=Path, help="folder for CSV, Excel and GeoPackage exports")
+    p.add_argument("--overwrite", action="store_true", help="replace existing export files")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_cmd_compare)
 
     p = sub.add_parser("bench", help="speed: ours vs the osmnx docs' isochrone method, edits")
     p.add_argument("--repeat", type=int, default=3, help="repetitions per timing (median)")

@@ -629,3 +629,84 @@ def export_all(
     export_excel(results, xlsx, overwrite=overwrite)
     export_geopackage(results, gpkg, subdistricts=subdistricts, overwrite=overwrite)
     return [*csv_paths, xlsx, gpkg]
+
+
+# --- scenario comparisons ---------------------------------------------------------------------
+
+
+def _write_frame_csv(
+    frame: pd.DataFrame, meta: Mapping[str, Any], path: Path, *, overwrite: bool
+) -> Path:
+    lines = [f"# {key}: {_one_line(value)}\n" for key, value in metadata_rows(meta)]
+    with (
+        atomic_target(path, overwrite=overwrite) as tmp,
+        tmp.open("w", encoding="utf-8-sig", newline="") as fh,
+    ):
+        fh.writelines(lines)
+        frame.to_csv(fh, index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    return path
+
+
+def _frame_sheet(ws: Worksheet, frame: pd.DataFrame, title: str) -> None:
+    ws.append([title])
+    ws["A1"].font = Font(bold=True)
+    ws.append([str(c) for c in frame.columns])
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for row in frame.itertuples(index=False):
+        ws.append([_cell_value(v) for v in row])
+    for j, col in enumerate(frame.columns, start=1):
+        fmt = _number_format(re.sub(r"_(a|b|delta)$", "", str(col)))
+        if fmt:
+            for (cell,) in ws.iter_rows(min_row=3, min_col=j, max_col=j):
+                cell.number_format = fmt
+        ws.column_dimensions[get_column_letter(j)].width = max(10, min(40, len(str(col)) + 2))
+    ws.freeze_panes = "A3"
+
+
+def export_comparison(cmp: Any, out_dir: Path, *, stem: str, overwrite: bool = False) -> list[Path]:
+    """Write a :class:`geo.scenarios.Comparison` like the coverage tables.
+
+    ``<stem>.csv`` (per standard × unit: a, b and delta), ``<stem>_sites.csv`` (added, moved,
+    removed), ``<stem>.xlsx`` (sheets ``changes``, ``sites``, ``metadata``) and ``<stem>.gpkg``
+    (layers ``gained``, ``lost``, ``sites``, ``metadata``), all written atomically.
+    """
+    out_dir = Path(out_dir)
+    paths = [out_dir / f"{stem}.csv", out_dir / f"{stem}_sites.csv", out_dir / f"{stem}.xlsx",
+             out_dir / f"{stem}.gpkg"]  # fmt: skip
+    refuse_existing(paths, overwrite=overwrite)
+    title = f"{cmp.b} compared with {cmp.a}"
+    _write_frame_csv(
+        cmp.table, {"comparison": title, **cmp.metadata}, paths[0], overwrite=overwrite
+    )
+    _write_frame_csv(cmp.sites, {"comparison": title}, paths[1], overwrite=overwrite)
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "changes"
+    _frame_sheet(ws, cmp.table, title)
+    _frame_sheet(wb.create_sheet("sites"), cmp.sites, f"sites added, moved or removed: {title}")
+    meta = wb.create_sheet("metadata")
+    meta.append(["key", "value"])
+    for key, value in metadata_rows(cmp.metadata):
+        meta.append([key, value])
+    with atomic_target(paths[2], overwrite=overwrite) as tmp:
+        wb.save(tmp)
+    with atomic_target(paths[3], overwrite=overwrite) as tmp:
+        for layer, gdf in (("gained", cmp.gained), ("lost", cmp.lost)):
+            if not gdf.empty:
+                pyogrio.write_dataframe(
+                    gdf.to_crs(settings.wgs84_crs), tmp, layer=layer, driver="GPKG"
+                )
+        sites = cmp.sites.dropna(subset=["lon_b"]).copy() if len(cmp.sites) else cmp.sites
+        if len(sites):
+            pts = gpd.GeoDataFrame(
+                sites,
+                geometry=gpd.points_from_xy(sites["lon_b"], sites["lat_b"]),
+                crs=settings.wgs84_crs,
+            )
+            pyogrio.write_dataframe(pts, tmp, layer="sites", driver="GPKG")
+        rows = pd.DataFrame(metadata_rows(cmp.metadata), columns=["key", "value"])
+        pyogrio.write_dataframe(rows, tmp, layer="metadata", driver="GPKG")
+    logger.info("wrote comparison %s to %s", title, out_dir)
+    return paths
