@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import geopandas as gpd
@@ -410,7 +410,7 @@ def _metadata(
             f"code), {part['area_km2'].sum():.2f} km² in all (plan: {plan.PLAN_AREA_KM2} km²)"
         ),
         "software_version": __version__,
-        "computed_at": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+        "computed_at": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
         "compute_seconds": round(seconds, 3),
     }  # fmt: skip
     meta["off_network_facilities"] = off_network_facilities
@@ -584,3 +584,28 @@ class CoverageSession:
     def merged(self) -> shapely.Geometry:
         """The covered area (UTM 51N) for the current facilities."""
         return self._merged
+
+    def holds(self, facility_id: str) -> bool:
+        """True if the facility is counted in this session."""
+        return str(facility_id) in self._costs
+
+    def covered(self) -> gpd.GeoDataFrame:
+        """The covered area per subdistrict (WGS-84), as :attr:`CoverageResult.covered`."""
+        geoms = shapely.intersection(self._part_geoms, self._merged)
+        out = gpd.GeoDataFrame(
+            self.part[["code", "name_zh"]].copy(), geometry=geoms, crs=settings.metric_crs
+        )
+        return out.to_crs(settings.wgs84_crs)
+
+    def blind_spots(self) -> gpd.GeoDataFrame:
+        """Subdistricts minus the covered area (WGS-84), as :attr:`CoverageResult.blind_spots`."""
+        geoms = shapely.difference(self._part_geoms, self._merged)
+        out = gpd.GeoDataFrame(
+            self.part[["code", "name_zh"]].copy(), geometry=geoms, crs=settings.metric_crs
+        )
+        out["area_km2"] = out.geometry.area / 1e6
+        return out.to_crs(settings.wgs84_crs)
+
+    def isochrone(self, facility_id: str) -> shapely.Geometry:
+        """One facility's isochrone polygon (UTM 51N)."""
+        return self._polys[str(facility_id)]
