@@ -300,7 +300,8 @@ def compute_coverage(
         facilities=counted,
         points=points,
         metadata=_metadata(
-            standard, network, population, gdf_fac, counted, table_src,
+            standard, network, population, gdf_fac, counted,
+            table_src.summary() if table_src else "facilities table",
             buffer_meters=buffer_meters, max_snap_meters=max_snap_meters, seconds=seconds,
             part=part, off_network_facilities=counted.loc[rr.facility_off_network, "name"].tolist(),
         ),
@@ -375,7 +376,7 @@ def _metadata(
     population: Population,
     all_facilities: gpd.GeoDataFrame,
     counted: gpd.GeoDataFrame,
-    table_src: FacilityTable | None,
+    facilities_source: str,
     *,
     buffer_meters: float,
     max_snap_meters: float,
@@ -393,7 +394,7 @@ def _metadata(
         "population_source": population.source,
         "population_notes": list(population.notes),
         "population_total": round(population.total),
-        "facilities_source": table_src.summary() if table_src else "GeoDataFrame",
+        "facilities_source": facilities_source,
         "facilities_counted": len(counted),
         "facilities_counted_types": list(standard.facility_types),
         "facility_counts": {t: int(counts.get(t, 0)) for t in FACILITY_TYPES},
@@ -605,6 +606,41 @@ class CoverageSession:
         )
         out["area_km2"] = out.geometry.area / 1e6
         return out.to_crs(settings.wgs84_crs)
+
+    def result(self, all_facilities: gpd.GeoDataFrame, *, facilities_source: str) -> CoverageResult:
+        """The current state as a full :class:`CoverageResult` (for exports and maps)."""
+        started = time.perf_counter()
+        ids = list(self._costs)
+        points = self.population.gdf.copy()
+        points["cost"] = self._cost
+        points["covered"] = self._cost <= self.standard.limit
+        points["off_network"] = self._off_network
+        nearest: list[str | None] = [None] * len(points)
+        if ids:
+            best = np.argmin(np.vstack([self._costs[i] for i in ids]), axis=0)
+            nearest = [ids[b] if c else None for b, c in zip(best, points["covered"], strict=True)]
+        points["nearest_facility"] = pd.Series(nearest, dtype=object, index=points.index)
+        counted = self.facilities.reset_index(drop=True)
+        iso = gpd.GeoDataFrame(
+            counted[["id", "name", "type"]].rename(columns={"id": "facility_id"}),
+            geometry=gpd.GeoSeries(
+                [self._polys[i] for i in counted["id"]], crs=settings.metric_crs
+            ),
+        )
+        table = self.table()
+        off = [str(counted.loc[i, "name"]) for i in range(len(counted))
+               if self._polys[counted.loc[i, "id"]].is_empty]  # fmt: skip
+        meta = _metadata(
+            self.standard, self.network, self.population, all_facilities, counted,
+            facilities_source, buffer_meters=self.buffer_meters,
+            max_snap_meters=self.max_snap_meters, seconds=time.perf_counter() - started,
+            part=self.part, off_network_facilities=off,
+        )  # fmt: skip
+        return CoverageResult(
+            standard=self.standard, table=table, isochrones=_clip_to_crs(iso, self.part),
+            covered=self.covered(), blind_spots=self.blind_spots(), facilities=counted,
+            points=points, metadata=meta,
+        )  # fmt: skip
 
     def isochrone(self, facility_id: str) -> shapely.Geometry:
         """One facility's isochrone polygon (UTM 51N)."""

@@ -71,6 +71,7 @@ class ScenarioEditor:
         self._sessions: dict[str, CoverageSession] = {}
         self.history: list[Change] = []
         self._counter = 0
+        self._refs: dict[str, tuple[CoverageSession, str]] = {}
 
     # --- state ----------------------------------------------------------------------------------
 
@@ -94,6 +95,63 @@ class ScenarioEditor:
                 max_snap_meters=self.max_snap_meters,
             )  # fmt: skip
         return self._sessions[standard]
+
+    def reference_facilities(self) -> tuple[gpd.GeoDataFrame, str]:
+        """What changes are measured against: the base scenario's sites if there is a base,
+        otherwise this scenario's sites as opened (so unsaved edits show as changes)."""
+        chain = self.resolved.chain
+        if len(chain) > 1:
+            from geo.scenarios import resolve
+
+            base = resolve(chain[-2], folder=chain[-2].path.parent if chain[-2].path else None)
+            return base.facilities.gdf, f"base scenario {chain[-2].name}"
+        rows = pd.DataFrame(list(self._base_rows.values()))
+        gdf = gpd.GeoDataFrame(
+            rows, geometry=gpd.points_from_xy(rows["lon"], rows["lat"]), crs=settings.wgs84_crs
+        )
+        return gdf, f"{self.name} as opened"
+
+    def result(self, standard: str) -> Any:
+        """The current state of one standard as a full CoverageResult (for exports)."""
+        return self.session(standard).result(
+            self.facilities(),
+            facilities_source=f"scenario {self.name} with {len(self.history)} edits",
+        )
+
+    def selected_isochrone(self, standard: str, facility_id: str) -> gpd.GeoDataFrame:
+        """One facility's reach polygon (WGS-84); empty if the standard does not count it."""
+        session = self.session(standard)
+        geoms = [session.isochrone(facility_id)] if session.holds(facility_id) else []
+        return gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=settings.metric_crs)).to_crs(
+            settings.wgs84_crs
+        )
+
+    def sources(self, standard: str) -> dict[str, Any]:
+        """What the figures of one standard are computed from (for "How was this computed?")."""
+        from geo import plan
+
+        std = self.standards[standard]
+        net = self.networks.get(std.mode)
+        pop = self.population
+        counts = self.facilities()["type"].value_counts()
+        return {
+            "scenario": self.name,
+            "scenario_chain": [s.name for s in self.resolved.chain],
+            "edits_this_session": len(self.history),
+            "standard": std.label_en,
+            "counted_types": list(std.facility_types),
+            "network": net.report.to_dict() if net is not None else "none (straight line)",
+            "population_source": pop.source,
+            "population_notes": list(pop.notes),
+            "facilities_source": self.resolved.facilities.summary(),
+            "facility_counts": {t: int(counts.get(t, 0)) for t in FACILITY_TYPES},
+            "official_counts_2020": dict(plan.OFFICIAL_COUNTS_2020),
+            "parameters": {
+                **std.params,
+                "buffer_meters": self.buffer_meters,
+                "max_snap_meters": self.max_snap_meters,
+            },
+        }
 
     @property
     def name(self) -> str:
@@ -223,3 +281,129 @@ class ScenarioEditor:
         order = {"add": 0, "move": 1, "remove": 2}
         edits.sort(key=lambda e: order[e.kind])
         return Scenario(name=name, description=description, base=self.name, edits=tuple(edits))
+
+
+@dataclass(frozen=True)
+class EditorView:
+    """What the map and tables show for one standard: current state and change against the base."""
+
+    standard: Standard
+    table: pd.DataFrame
+    deltas: (
+        pd.DataFrame
+    )  # code, name_zh, name_en, covered_km2/area_share/covered_residents/resident_share deltas
+    covered: gpd.GeoDataFrame
+    blind_spots: gpd.GeoDataFrame
+    gained: gpd.GeoDataFrame
+    lost: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    reference: str  # what the deltas compare against
+
+
+_DELTA_COLUMNS = ("covered_km2", "area_share", "covered_residents", "resident_share", "facilities")
+
+
+def _reference_session(editor: ScenarioEditor, standard: str) -> tuple[CoverageSession, str]:
+    cached = editor._refs.get(standard)
+    if cached is None:
+        std = editor.standards[standard]
+        ref_gdf, label = editor.reference_facilities()
+        session = CoverageSession(
+            std, ref_gdf, editor.population, network=editor.networks.get(std.mode),
+            buffer_meters=editor.buffer_meters, max_snap_meters=editor.max_snap_meters,
+        )  # fmt: skip
+        cached = (session, label)
+        editor._refs[standard] = cached
+    return cached
+
+
+def editor_view(editor: ScenarioEditor, standard: str) -> EditorView:
+    """The current state of one standard and its change against the scenario's base."""
+    session = editor.session(standard)
+    ref, label = _reference_session(editor, standard)
+    table = session.table()
+    ref_table = ref.table().set_index("code")
+    deltas = table[["code", "name_zh", "name_en"]].copy()
+    for col in _DELTA_COLUMNS:
+        deltas[f"{col}_delta"] = (
+            table[col].to_numpy() - deltas["code"].map(ref_table[col]).to_numpy()
+        )
+    gained = shapely.difference(session.merged, ref.merged)
+    lost = shapely.difference(ref.merged, session.merged)
+    part = session.part
+    return EditorView(
+        standard=session.standard, table=table, deltas=deltas, covered=session.covered(),
+        blind_spots=session.blind_spots(), gained=_pieces(gained, part), lost=_pieces(lost, part),
+        facilities=editor.facilities(), reference=label,
+    )  # fmt: skip
+
+
+def _pieces(geom: shapely.Geometry, part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    pieces = shapely.intersection(part.geometry.values, geom)
+    out = gpd.GeoDataFrame(
+        {"code": part["code"], "name_zh": part["name_zh"]}, geometry=pieces, crs=settings.metric_crs
+    )
+    out["area_km2"] = out.geometry.area / 1e6
+    return out[out["area_km2"] > 1e-6].to_crs(settings.wgs84_crs)
+
+
+def open_editor(
+    scenario: str | Scenario | ResolvedScenario,
+    *,
+    folder: Any = None,
+    progress: Any = None,
+) -> ScenarioEditor:
+    """Resolve a scenario, load its population and networks, and return an editor on it."""
+    from geo.population import load_population
+    from geo.scenarios import resolve, scenario_networks, standards_of
+
+    say = progress or (lambda _m: None)
+    resolved = (
+        scenario if isinstance(scenario, ResolvedScenario) else resolve(scenario, folder=folder)
+    )
+    params = resolved.parameters
+    stds = standards_of(params)
+    say(f"loading population ({params['population']})")
+    pop = load_population(params["population"])
+    say(f"loading networks ({params['network']})")
+    nets = scenario_networks(params, {str(s.mode) for s in stds} - {"none"})
+    return ScenarioEditor(
+        resolved, population=pop, networks=nets, standards=stds,
+        buffer_meters=params["buffer_meters"], max_snap_meters=params["max_snap_meters"],
+    )  # fmt: skip
+
+
+_DISPLAY = {
+    "en": {"name": "subdistrict", "boundary_status": "boundary", "area_km2": "area km²",
+           "covered_km2": "covered km²", "area_share": "area %", "residents": "residents",
+           "covered_residents": "covered residents", "resident_share": "residents %",
+           "off_network_residents": "off-network residents", "facilities": "facilities",
+           "facilities_per_100k": "per 100k residents", "resident_share_delta": "Δ residents pp",
+           "area_share_delta": "Δ area pp"},
+    "zh": {"name": "街镇", "boundary_status": "边界", "area_km2": "面积 km²",
+           "covered_km2": "覆盖面积 km²", "area_share": "面积覆盖率 %", "residents": "常住人口",
+           "covered_residents": "覆盖人口", "resident_share": "人口覆盖率 %",
+           "off_network_residents": "路网外人口", "facilities": "设施数",
+           "facilities_per_100k": "每十万人设施数", "resident_share_delta": "人口覆盖率变化 pp",
+           "area_share_delta": "面积覆盖率变化 pp"},
+}  # fmt: skip
+
+
+def display_table(view: EditorView, *, lang: str = "zh") -> pd.DataFrame:
+    """The per-subdistrict table for reading on screen: names in the chosen language, shares
+    in percent, rounded, with the change against the reference."""
+    labels = _DISPLAY["zh" if lang == "zh" else "en"]
+    tab = view.table
+    out = pd.DataFrame({labels["name"]: tab["name_zh"] if lang == "zh" else tab["name_en"]})
+    out[labels["boundary_status"]] = tab["boundary_status"]
+    for col in ("area_km2", "covered_km2"):
+        out[labels[col]] = tab[col].round(2)
+    for col in ("area_share", "resident_share"):
+        out[labels[col]] = (100 * tab[col]).round(2)
+    for col in ("residents", "covered_residents", "off_network_residents"):
+        out[labels[col]] = tab[col].round(0).astype("int64")
+    out[labels["facilities"]] = tab["facilities"].astype("int64")
+    out[labels["facilities_per_100k"]] = tab["facilities_per_100k"].round(2)
+    for col in ("resident_share_delta", "area_share_delta"):
+        out[labels[col]] = (100 * view.deltas[col]).round(2)
+    return out

@@ -710,3 +710,30 @@ def export_comparison(cmp: Any, out_dir: Path, *, stem: str, overwrite: bool = F
         pyogrio.write_dataframe(rows, tmp, layer="metadata", driver="GPKG")
     logger.info("wrote comparison %s to %s", title, out_dir)
     return paths
+
+
+def export_bytes(
+    results: Sequence[CoverageResult], fmt: str, *, stem: str, subdistricts: gpd.GeoDataFrame
+) -> tuple[str, bytes]:
+    """One export as (file name, bytes) for a download button.
+
+    ``fmt``: ``csv`` (the first result), ``xlsx`` or ``gpkg``. The file is named
+    ``<stem>_<standards>.<fmt>`` (the scenario and the standard); it is written through a
+    temporary folder and nothing is left behind.
+    """
+    import tempfile
+
+    standards = results[:1] if fmt == "csv" else results
+    name = f"{safe_stem(stem)}_{'-'.join(r.standard.name for r in standards)}.{fmt}"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        if fmt == "csv":
+            export_csv(results[0], path)
+        elif fmt == "xlsx":
+            export_excel(results, path)
+        elif fmt == "gpkg":
+            export_geopackage(results, path, subdistricts=subdistricts)
+        else:
+            msg = f"unknown export format {fmt!r}; use csv, xlsx or gpkg"
+            raise ExportError(msg)
+        return name, path.read_bytes()

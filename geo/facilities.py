@@ -457,3 +457,17 @@ def load_facilities(
     if str(source) == "pack":
         return facilities_from_pack()
     return read_facilities(source, coords_system=coords_system, strict=strict)
+
+
+def facilities_from_upload(
+    file_name: str, data: bytes, *, coords_system: str = "wgs84", strict: bool = False
+) -> FacilityTable:
+    """Read an uploaded CSV/Excel file (its name and bytes) like :func:`read_facilities`."""
+    import tempfile
+
+    suffix = Path(file_name).suffix.lower()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        df = read_table(path)
+    return facilities_from_frame(df, source=file_name, coords_system=coords_system, strict=strict)

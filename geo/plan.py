@@ -7,6 +7,12 @@ product's own results are compared against.
 
 from __future__ import annotations
 
+import geopandas as gpd
+import pyogrio
+import shapely
+
+from geo import settings
+
 PLAN_SOURCE = "闵行区医疗卫生服务体系高质量发展建设方案 (2025 targets; baseline end of 2020)"
 
 #: Resident population at the end of 2020 (plan) and the census 2020 figure (district.geojson tag).
@@ -63,3 +69,31 @@ CORRIDORS_HORIZONTAL: tuple[tuple[str, ...], ...] = (
     ("漕宝路",),
     ("北翟路",),
 )
+
+
+def corridor_names() -> list[tuple[str, str, tuple[str, ...]]]:
+    """The seven corridors as (label, direction, OSM road names)."""
+    out = [(" – ".join(n), "vertical", n) for n in CORRIDORS_VERTICAL]
+    out += [(" – ".join(n), "horizontal", n) for n in CORRIDORS_HORIZONTAL]
+    return out
+
+
+def corridor_layer(roads: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """The "three vertical, four horizontal" corridors as a named layer (WGS-84 lines).
+
+    Found by road name in the road layer (default: the data pack's roads); one row per corridor
+    with ``corridor`` (label), ``direction``, ``length_km`` and the merged geometry. A corridor
+    whose names match nothing is kept with an empty geometry and ``length_km`` 0, so the gap shows.
+    """
+    if roads is None:
+        roads = pyogrio.read_dataframe(
+            settings.data_file("roads/minhang_roads_osm_simplified.geojson")
+        )
+    rows = []
+    for label, direction, names in corridor_names():
+        lines = roads[roads["name"].isin(names)]
+        geom = shapely.line_merge(shapely.union_all(lines.geometry.values)) if len(lines) else None
+        rows.append({"corridor": label, "direction": direction, "geometry": geom})
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.wgs84_crs)
+    gdf["length_km"] = gdf.geometry.to_crs(settings.metric_crs).length.fillna(0) / 1000
+    return gdf

@@ -784,3 +784,10 @@ def comparison_json(cmp: Comparison) -> dict[str, Any]:
         "district": json.loads(district.to_json(orient="records", force_ascii=False)),
         "sites": cmp.sites["change"].value_counts().to_dict(),
     }
+
+
+def list_scenarios(folder: Path | None = None) -> list[str]:
+    """Names of the scenario files in ``folder`` (default: the shipped ``scenarios/``), sorted
+    with ``baseline`` first."""
+    names = sorted(p.stem for p in (folder or SCENARIO_FOLDER).glob("*.toml"))
+    return sorted(names, key=lambda n: (n != "baseline", n))

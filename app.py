@@ -1,0 +1,282 @@
+"""The planner's map: explore coverage, edit a scenario on the map, compare with its base, export.
+
+A thin front end over the ``geo`` package (run with ``streamlit run app.py``): widgets → one
+``geo`` call → render. No geometry, statistics or solver work happens here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from geo import editor as geo_editor
+from geo import export, facilities, maps, plan, scenarios
+from geo._errors import GeoError
+
+APP_DIR = Path(__file__).resolve().parent
+maps.install_offline_assets(APP_DIR / "static")
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Minhang health facility coverage planner",
+        "scenario": "Scenario", "standard": "Standard", "basemap": "Basemap",
+        "basemaps": "none (offline)|OpenStreetMap|AMap 高德 (GCJ-02)",
+        "mode": "Map clicks", "modes": "inspect|add a site|move a site|remove a site",
+        "type": "Type of the new site", "site": "Site", "undo": "Undo last edit",
+        "save": "Save as a new scenario", "name": "Scenario name",
+        "overwrite": "Replace if it exists",
+        "saved": "Saved", "residents": "Residents covered", "area": "Area covered",
+        "facilities": "Facilities counted", "plan": "Plan", "table": "Per subdistrict",
+        "changes": "Change against", "downloads": "Downloads", "prepare": "Prepare downloads",
+        "how": "How was this computed?", "upload": "Check a facility list (CSV/Excel)",
+        "edits": "Edits this session", "nothing": "nothing to undo", "added": "Added",
+        "moved": "Moved", "removed": "Removed", "click_hint": "Click the map to",
+        "loading": "Loading the scenario, its population and street networks…",
+        "computing": "Computing coverage…", "scenario_file": "Scenario file (.toml)",
+        "problems": "rows rejected", "ok_rows": "valid facilities",
+        "description": "Description",
+    },
+    "zh": {
+        "title": "闵行区医疗卫生设施覆盖规划",
+        "scenario": "情景", "standard": "标准", "basemap": "底图",
+        "basemaps": "无（离线）|OpenStreetMap|高德地图（GCJ-02）",
+        "mode": "地图点击", "modes": "查看|新增站点|移动站点|删除站点",
+        "type": "新站点类型", "site": "站点", "undo": "撤销上一步",
+        "save": "另存为新情景", "name": "情景名称", "overwrite": "同名时覆盖",
+        "saved": "已保存", "residents": "居民覆盖率", "area": "面积覆盖率",
+        "facilities": "计入设施数", "plan": "规划", "table": "分街镇统计",
+        "changes": "相对变化：", "downloads": "下载", "prepare": "生成下载文件",
+        "how": "计算方法与数据来源", "upload": "检查设施清单（CSV/Excel）",
+        "edits": "本次编辑", "nothing": "没有可撤销的操作", "added": "新增",
+        "moved": "移动", "removed": "删除", "click_hint": "在地图上点击以",
+        "loading": "正在加载情景、人口和路网……",
+        "computing": "正在计算覆盖……", "scenario_file": "情景文件（.toml）",
+        "problems": "行有误", "ok_rows": "个有效设施",
+        "description": "说明",
+    },
+}  # fmt: skip
+
+BASEMAP_KEYS = ("none", "osm", "amap")
+MODE_KEYS = ("inspect", "add", "move", "remove")
+
+
+def t(key: str) -> str:
+    """A label in the chosen language."""
+    return TEXT[st.session_state.get("lang", "zh")][key]
+
+
+@st.cache_resource(show_spinner=False)
+def corridors() -> Any:
+    """The seven emergency corridors (a layer read once per server)."""
+    return plan.corridor_layer()
+
+
+def label_of(standard: Any, lang: str) -> str:
+    """A standard's label in a language."""
+    return standard.label_zh if lang == "zh" else standard.label_en
+
+
+def get_editor(name: str) -> geo_editor.ScenarioEditor:
+    """This browser session's editor on a scenario (edits never leak between sessions)."""
+    editors = st.session_state.setdefault("editors", {})
+    if name not in editors:
+        with st.spinner(t("loading")):
+            editors[name] = geo_editor.open_editor(name)
+    return editors[name]
+
+
+def sidebar() -> dict[str, Any]:
+    """All widgets of the sidebar; returns the choices."""
+    lang = st.sidebar.radio(
+        "语言 / Language", ["中文", "English"], horizontal=True, key="lang_choice"
+    )
+    st.session_state["lang"] = "zh" if lang == "中文" else "en"
+    names = scenarios.list_scenarios()
+    name = st.sidebar.selectbox(t("scenario"), names, key="scenario")
+    ed = get_editor(name)
+    lang_now = st.session_state["lang"]
+    std = st.sidebar.selectbox(
+        t("standard"), list(ed.standards), key="standard",
+        format_func=lambda s: f"{s} — {label_of(ed.standards[s], lang_now)}",
+    )  # fmt: skip
+    basemap_labels = t("basemaps").split("|")
+    basemap = BASEMAP_KEYS[
+        basemap_labels.index(st.sidebar.radio(t("basemap"), basemap_labels, key="basemap"))
+    ]
+    mode_labels = t("modes").split("|")
+    mode = MODE_KEYS[mode_labels.index(st.sidebar.radio(t("mode"), mode_labels, key="mode"))]
+    choice: dict[str, Any] = {
+        "name": name,
+        "editor": ed,
+        "standard": std,
+        "basemap": basemap,
+        "mode": mode,
+    }
+    if mode == "add":
+        types = list(facilities.FACILITY_TYPES)
+        choice["type"] = st.sidebar.selectbox(
+            t("type"), types, index=types.index("station"), key="add_type",
+            format_func=lambda c: " / ".join(
+                (facilities.FACILITY_TYPES[c].name_zh, facilities.FACILITY_TYPES[c].name_en)
+            ),
+        )  # fmt: skip
+    if mode in ("move", "remove"):
+        sites = ed.facilities()
+        labels = {str(r.id): f"{r.name} ({r.type})" for r in sites.itertuples()}
+        choice["site"] = st.sidebar.selectbox(
+            t("site"), list(labels), key="site", format_func=lambda i: labels[i]
+        )
+        if mode == "remove" and st.sidebar.button(t("removed"), key="remove_button"):
+            act(lambda: ed.remove_site(choice["site"]))
+    if st.sidebar.button(t("undo"), key="undo"):
+        act(lambda: ed.undo() or st.sidebar.info(t("nothing")))
+    for change in reversed(ed.history[-5:]):
+        st.sidebar.caption(change.describe())
+    save_box(ed)
+    upload_box()
+    return choice
+
+
+def act(fn: Any) -> None:
+    """Run an edit; show a planner's error instead of a traceback."""
+    try:
+        fn()
+    except GeoError as exc:
+        st.session_state["error"] = str(exc)
+
+
+def save_box(ed: geo_editor.ScenarioEditor) -> None:
+    """Save the edits as a new scenario file (name validated; nothing overwritten silently)."""
+    with st.sidebar.expander(t("save")):
+        new_name = st.text_input(t("name"), value=f"{ed.name}-edited", key="save_name")
+        description = st.text_area(t("description"), key="save_description")
+        overwrite = st.checkbox(t("overwrite"), key="save_overwrite")
+        if st.button(t("save"), key="save_button"):
+            try:
+                sc = ed.to_scenario(new_name, description)
+                path = scenarios.save_scenario(
+                    sc, scenarios.SCENARIO_FOLDER / f"{export.safe_stem(new_name)}.toml",
+                    overwrite=overwrite,
+                )  # fmt: skip
+                st.success(f"{t('saved')}: {path.name}")
+            except (GeoError, FileExistsError) as exc:
+                st.error(str(exc))
+
+
+def upload_box() -> None:
+    """Check a planner's facility list: every bad row named with row, field and value."""
+    with st.sidebar.expander(t("upload")):
+        up = st.file_uploader("CSV / Excel", type=["csv", "xlsx", "xls"], key="upload")
+        if up is None:
+            return
+        try:
+            table = facilities.facilities_from_upload(up.name, up.getvalue())
+        except GeoError as exc:
+            st.error(str(exc))
+            return
+        bad_rows = len({p.row for p in table.problems})
+        st.write(f"{len(table.gdf)} {t('ok_rows')}; {bad_rows} {t('problems')}")
+        if table.problems:
+            st.dataframe(
+                [{"row": p.row, "field": p.field, "value": str(p.value), "reason": p.reason}
+                 for p in table.problems],
+                hide_index=True,
+            )  # fmt: skip
+
+
+def headline(view: geo_editor.EditorView) -> None:
+    """District figures against the plan's."""
+    district = view.table.iloc[-1]
+    delta = view.deltas.iloc[-1]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(t("residents"), f"{100 * district['resident_share']:.2f}%",
+              f"{100 * delta['resident_share_delta']:+.2f} pp")  # fmt: skip
+    c2.metric(t("area"), f"{100 * district['area_share']:.2f}%",
+              f"{100 * delta['area_share_delta']:+.2f} pp")  # fmt: skip
+    c3.metric(t("facilities"), int(district["facilities"]), int(delta["facilities_delta"]))
+    if view.standard.name == "walk15":
+        res, area = plan.BASELINE_WALK15_RESIDENT_SHARE, plan.BASELINE_WALK15_AREA_SHARE
+        target = f"2020: {100 * res:.2f}% / {100 * area:.2f}%"
+    else:
+        target = f"≤ {plan.EMS_SERVICE_RADIUS_KM} km, ≤ {plan.EMS_RESPONSE_MINUTES:g} min"
+    c4.markdown(f"**{t('plan')}**  \n{target}")
+    st.caption(f"{t('changes')} {view.reference}")
+
+
+def handle_click(choice: dict[str, Any], clicked: dict[str, float] | None) -> None:
+    """Turn a new map click into an edit (add or move), once per click."""
+    if not clicked or clicked == st.session_state.get("last_click"):
+        return
+    st.session_state["last_click"] = clicked
+    lon, lat = maps.display_to_wgs84(clicked["lng"], clicked["lat"], choice["basemap"])
+    ed: geo_editor.ScenarioEditor = choice["editor"]
+    if choice["mode"] == "add":
+        act(lambda: ed.add_site(lon, lat, facility_type=choice["type"]))
+        st.rerun()
+    elif choice["mode"] == "move":
+        act(lambda: ed.move_site(choice["site"], lon, lat))
+        st.rerun()
+
+
+def downloads(choice: dict[str, Any]) -> None:
+    """CSV, Excel and GeoPackage of the current state, named after the scenario and standard."""
+    ed: geo_editor.ScenarioEditor = choice["editor"]
+    st.subheader(t("downloads"))
+    stem = f"{ed.name}{'-edited' if ed.history else ''}"
+    st.download_button(
+        t("scenario_file"), ed.to_scenario(f"{ed.name}-edited").to_toml().encode("utf-8"),
+        file_name=f"{export.safe_stem(ed.name)}-edited.toml", mime="application/toml",
+        key="dl_toml",
+    )  # fmt: skip
+    if st.button(t("prepare"), key="prepare"):
+        with st.spinner(t("computing")):
+            result = ed.result(choice["standard"])
+            for fmt, mime in (("csv", "text/csv"), ("xlsx", "application/vnd.ms-excel"),
+                              ("gpkg", "application/geopackage+sqlite3")):  # fmt: skip
+                name, data = export.export_bytes(
+                    [result], fmt, stem=stem, subdistricts=ed.session(choice["standard"]).part
+                )
+                st.download_button(f"⬇ {name}", data, file_name=name, mime=mime, key=f"dl_{fmt}")
+
+
+def main() -> None:
+    st.set_page_config(page_title="闵行区医疗卫生设施覆盖规划 · Minhang coverage", layout="wide")
+    choice = sidebar()
+    st.title(t("title"))
+    if "error" in st.session_state:
+        st.error(st.session_state.pop("error"))
+    ed: geo_editor.ScenarioEditor = choice["editor"]
+    with st.spinner(t("computing")):
+        view = geo_editor.editor_view(ed, choice["standard"])
+    headline(view)
+    selected = None
+    if choice["mode"] in ("move", "remove") and choice.get("site"):
+        selected = ed.selected_isochrone(choice["standard"], choice["site"])
+    sources = maps.sources_for(ed.sources(choice["standard"]))
+    fmap = maps.coverage_map(
+        table=view.table, subdistricts=ed.session(choice["standard"]).part.to_crs(4326),
+        covered=view.covered, blind_spots=view.blind_spots, facilities=view.facilities,
+        standard_label=label_of(view.standard, st.session_state["lang"]),
+        sources=sources, basemap=choice["basemap"], lang=st.session_state["lang"],
+        corridors=corridors(), gained=view.gained, lost=view.lost, selected=selected,
+        counted_types=view.standard.facility_types,
+    )  # fmt: skip
+    if choice["mode"] in ("add", "move"):
+        st.info(f"{t('click_hint')} {t('modes').split('|')[MODE_KEYS.index(choice['mode'])]}")
+    out = st_folium(fmap, key="map", height=620, use_container_width=True,
+                    returned_objects=["last_clicked"])  # fmt: skip
+    handle_click(choice, (out or {}).get("last_clicked"))
+    st.subheader(t("table"))
+    st.dataframe(geo_editor.display_table(view, lang=st.session_state["lang"]), hide_index=True,
+                 key="coverage_table")  # fmt: skip
+    with st.expander(t("how")):
+        for key, value in sources.items():
+            st.markdown(f"**{key}**: {value}")
+        st.json(ed.sources(choice["standard"]), expanded=False)
+    downloads(choice)
+
+
+main()

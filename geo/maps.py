@@ -1,0 +1,364 @@
+"""Folium maps of coverage: subdistricts shaded by coverage, facilities, isochrones, blind spots.
+
+Works offline: :func:`install_offline_assets` copies Leaflet and jQuery (from the ``xstatic``
+packages) into the app's ``static/`` folder and points folium at them, so the map renders on an
+intranet with no CDN. Only ``CircleMarker`` symbols are used (no icon fonts needed).
+
+Basemaps: ``none`` (vector layers only, fully offline), ``osm`` (OpenStreetMap tiles, WGS-84) and
+``amap`` (AMap/Gaode tiles, which are in GCJ-02: every layer is then shifted to GCJ-02 with
+:mod:`geo.coords`, and clicks are shifted back with :func:`display_to_wgs84`, otherwise data would
+sit ~500 m off the streets).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement, Template
+
+from geo import coords, settings
+
+BASEMAPS = ("none", "osm", "amap")
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+AMAP_TILES = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+
+#: Facility symbols: type → (fill colour, radius in pixels).
+TYPE_STYLE: dict[str, tuple[str, int]] = {
+    "chc": ("#d7301f", 8),
+    "branch": ("#fc8d59", 7),
+    "station": ("#2b8cbe", 6),
+    "village_clinic": ("#41ab5d", 5),
+    "hospital": ("#6a51a3", 7),
+    "emergency_department": ("#e7298a", 7),
+    "ambulance_substation": ("#fee08b", 8),
+    "clinic": ("#969696", 4),
+}
+
+#: Colour steps for coverage shares (0–20–40–60–80–100%).
+SHARE_COLOURS = ("#f7fbff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "subdistricts": "Subdistricts (share of residents covered)",
+        "covered": "Covered area", "blind": "Blind spots", "facilities": "Facilities",
+        "corridors": "Emergency corridors (三纵四横)", "ems": "Ambulance reach (EMS)",
+        "gained": "Area gained vs base", "lost": "Area lost vs base",
+        "selected": "Selected facility's reach", "residents": "residents covered",
+        "area": "area covered", "legend": "Legend", "source": "Sources",
+        "type": "type", "status": "status", "subdistrict": "subdistrict",
+        "planned_note": "black dashed ring = planned site; faded = not counted by this standard",
+    },
+    "zh": {
+        "subdistricts": "街镇（居民覆盖率）",
+        "covered": "覆盖范围", "blind": "覆盖盲区", "facilities": "医疗卫生设施",
+        "corridors": "急救网络（三纵四横）", "ems": "急救可达范围",
+        "gained": "较基准新增覆盖", "lost": "较基准减少覆盖",
+        "selected": "所选设施可达范围", "residents": "居民覆盖率",
+        "area": "面积覆盖率", "legend": "图例", "source": "数据来源",
+        "type": "类型", "status": "状态", "subdistrict": "街镇",
+        "planned_note": "黑色虚线圈 = 规划站点；淡色 = 本标准不计入",
+    },
+}  # fmt: skip
+
+_MINHANG_CENTER = (31.11, 121.42)
+
+
+def install_offline_assets(static_dir: Path, *, url_prefix: str = "app/static") -> None:
+    """Copy Leaflet and jQuery into ``static_dir`` and make folium load them from there.
+
+    Streamlit serves ``static/`` beside ``app.py`` at ``/app/static/`` when
+    ``[server] enableStaticServing = true``. Idempotent.
+    """
+    import xstatic.pkg.jquery as xjquery
+    import xstatic.pkg.leaflet as xleaflet
+
+    leaflet_dir = Path(static_dir) / "leaflet"
+    jquery_dir = Path(static_dir) / "jquery"
+    if not (leaflet_dir / "leaflet.js").exists():
+        shutil.copytree(xleaflet.BASE_DIR, leaflet_dir, dirs_exist_ok=True)
+    if not (jquery_dir / "jquery.min.js").exists():
+        shutil.copytree(xjquery.BASE_DIR, jquery_dir, dirs_exist_ok=True)
+    prefix = "/" + url_prefix.strip("/")
+    folium.Map.default_js = [
+        ("leaflet", f"{prefix}/leaflet/leaflet.js"),
+        ("jquery", f"{prefix}/jquery/jquery.min.js"),
+    ]
+    folium.Map.default_css = [("leaflet_css", f"{prefix}/leaflet/leaflet.css")]
+
+
+def display_to_wgs84(lon: float, lat: float, basemap: str) -> tuple[float, float]:
+    """A point clicked on the map (display coordinates) in WGS-84."""
+    if basemap == "amap":
+        wlon, wlat = coords.gcj02_to_wgs84(lon, lat)
+        return float(wlon), float(wlat)
+    return float(lon), float(lat)
+
+
+def _to_display(gdf: gpd.GeoDataFrame, basemap: str, *, simplify_m: float) -> gpd.GeoDataFrame:
+    """WGS-84 layer → what the map draws: simplified (metres), shifted to GCJ-02 for AMap."""
+    if gdf.empty:
+        return gdf
+    out = gdf.copy()
+    geoms = out.geometry.to_crs(settings.metric_crs)
+    if simplify_m > 0:
+        geoms = geoms.simplify(simplify_m)
+    geoms = geoms.to_crs(settings.wgs84_crs)
+    if basemap == "amap":
+        geoms = gpd.GeoSeries(
+            shapely.transform(
+                geoms.values, lambda c: np.column_stack(coords.wgs84_to_gcj02(c[:, 0], c[:, 1]))
+            ),
+            index=geoms.index,
+            crs=settings.wgs84_crs,
+        )
+    out = out.set_geometry(geoms)
+    return out[~out.geometry.is_empty]
+
+
+def share_colour(share: float) -> str:
+    """Fill colour of a coverage share (0–1), in 20% steps."""
+    if not np.isfinite(share):
+        return "#eeeeee"
+    return SHARE_COLOURS[min(int(share * 5), 5) if share < 1 else 5]
+
+
+def coverage_map(
+    *,
+    table: pd.DataFrame,
+    subdistricts: gpd.GeoDataFrame,
+    covered: gpd.GeoDataFrame,
+    blind_spots: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    standard_label: str,
+    sources: Mapping[str, str],
+    basemap: str = "none",
+    lang: str = "zh",
+    corridors: gpd.GeoDataFrame | None = None,
+    ems_covered: gpd.GeoDataFrame | None = None,
+    gained: gpd.GeoDataFrame | None = None,
+    lost: gpd.GeoDataFrame | None = None,
+    selected: gpd.GeoDataFrame | None = None,
+    counted_types: tuple[str, ...] = (),
+) -> folium.Map:
+    """A folium map with every layer, a layer control, a legend with units and sources.
+
+    All inputs are WGS-84; ``table`` is a coverage table (per subdistrict, with ``code``,
+    ``resident_share`` and ``area_share``).
+    """
+    if basemap not in BASEMAPS:
+        msg = f"unknown basemap {basemap!r}; use one of {', '.join(BASEMAPS)}"
+        raise ValueError(msg)
+    text = LABELS["zh" if lang == "zh" else "en"]
+    m = folium.Map(location=_MINHANG_CENTER, zoom_start=11, tiles=None, control_scale=False)
+    _MetricScale().add_to(m)
+    _basemap(m, basemap)
+    _subdistrict_layer(m, table, subdistricts, basemap, text, lang)
+    for gdf, name, colour, opacity, show in (
+        (covered, text["covered"], "#31a354", 0.35, True),
+        (blind_spots, text["blind"], "#de2d26", 0.25, False),
+        (ems_covered, text["ems"], "#fd8d3c", 0.2, False),
+        (gained, text["gained"], "#00c853", 0.55, True),
+        (lost, text["lost"], "#d50000", 0.55, True),
+        (selected, text["selected"], "#7b1fa2", 0.3, True),
+    ):
+        if gdf is not None and not gdf.empty:
+            _area_layer(m, _to_display(gdf, basemap, simplify_m=10), name, colour, opacity, show)
+    if corridors is not None and not corridors.empty:
+        _corridor_layer(m, _to_display(corridors, basemap, simplify_m=5), text["corridors"])
+    _facility_layer(m, _to_display(facilities, basemap, simplify_m=0), text, lang, counted_types)
+    folium.LayerControl(collapsed=False).add_to(m)
+    _Legend(text, standard_label, sources, lang).add_to(m)
+    _Attribution(OSM_ATTRIBUTION).add_to(m)
+    return m
+
+
+def _basemap(m: folium.Map, basemap: str) -> None:
+    if basemap == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=OSM_ATTRIBUTION).add_to(m)
+    elif basemap == "amap":
+        folium.TileLayer(
+            AMAP_TILES, name="高德地图 AMap (GCJ-02)", attr="© AMap 高德地图", subdomains="1234"
+        ).add_to(m)
+
+
+def _subdistrict_layer(
+    m: folium.Map,
+    table: pd.DataFrame,
+    subdistricts: gpd.GeoDataFrame,
+    basemap: str,
+    text: Mapping[str, str],
+    lang: str,
+) -> None:
+    stats = table.set_index("code")
+    gdf = subdistricts[["code", "name_zh", "name_en", "geometry"]].copy()
+    gdf["resident_share"] = gdf["code"].map(stats["resident_share"]).astype(float)
+    gdf["area_share"] = gdf["code"].map(stats["area_share"]).astype(float)
+    gdf["label"] = gdf["name_zh"] if lang == "zh" else gdf["name_en"]
+    gdf[text["residents"]] = (100 * gdf["resident_share"]).round(1).astype(str) + "%"
+    gdf[text["area"]] = (100 * gdf["area_share"]).round(1).astype(str) + "%"
+    gdf = _to_display(gdf, basemap, simplify_m=20)
+    folium.GeoJson(
+        gdf[["label", text["residents"], text["area"], "resident_share", "geometry"]],
+        name=text["subdistricts"],
+        style_function=lambda f: {
+            "fillColor": share_colour(f["properties"]["resident_share"]),
+            "color": "#555555",
+            "weight": 1,
+            "fillOpacity": 0.6,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["label", text["residents"], text["area"]], labels=False
+        ),
+    ).add_to(m)
+
+
+def _area_layer(
+    m: folium.Map, gdf: gpd.GeoDataFrame, name: str, colour: str, opacity: float, show: bool
+) -> None:
+    folium.GeoJson(
+        gdf[["geometry"]],
+        name=name,
+        show=show,
+        style_function=lambda _f: {
+            "fillColor": colour,
+            "color": colour,
+            "weight": 0.5,
+            "fillOpacity": opacity,
+        },
+    ).add_to(m)
+
+
+def _corridor_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str) -> None:
+    folium.GeoJson(
+        gdf[["corridor", "geometry"]],
+        name=name,
+        style_function=lambda _f: {"color": "#ff6d00", "weight": 4, "opacity": 0.9},
+        tooltip=folium.GeoJsonTooltip(fields=["corridor"], labels=False),
+    ).add_to(m)
+
+
+def _facility_layer(
+    m: folium.Map,
+    gdf: gpd.GeoDataFrame,
+    text: Mapping[str, str],
+    lang: str,
+    counted_types: tuple[str, ...],
+) -> None:
+    group = folium.FeatureGroup(name=text["facilities"])
+    for row in gdf.itertuples():
+        colour, radius = TYPE_STYLE.get(str(row.type), ("#000000", 5))
+        counted = not counted_types or row.type in counted_types
+        planned = str(getattr(row, "status", "")) in ("planned", "under_construction")
+        type_label = getattr(row, "type_zh" if lang == "zh" else "type_en", row.type)
+        sub = getattr(row, "subdistrict_zh" if lang == "zh" else "subdistrict_en", "")
+        popup = (
+            f"<b>{row.name}</b><br>{text['type']}: {type_label}<br>"
+            f"{text['subdistrict']}: {sub}<br>{text['status']}: {getattr(row, 'status', '')}<br>"
+            f"id: {row.id}<br><small>{getattr(row, 'source', '')}</small>"
+        )
+        folium.CircleMarker(
+            location=(row.geometry.y, row.geometry.x),
+            radius=radius if counted else max(3, radius - 3),
+            color="#000000" if planned else "#ffffff",
+            weight=2 if planned else 1,
+            dash_array="3" if planned else None,
+            fill=True, fill_color=colour, fill_opacity=0.95 if counted else 0.4,
+            tooltip=f"{row.name} ({type_label})",
+            popup=folium.Popup(popup, max_width=300),
+        ).add_to(group)  # fmt: skip
+    group.add_to(m)
+
+
+class _MetricScale(MacroElement):
+    """A metric-only scale bar."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
+class _Attribution(MacroElement):
+    """Adds an attribution line even when no basemap is shown (the data is OSM-derived)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        self.text = text
+
+
+class _Legend(MacroElement):
+    """A fixed legend: coverage colour steps, layer colours, facility symbols, units, sources."""
+
+    _template = Template(
+        """{% macro html(this, kwargs) %}
+        <details id="geo-legend" open style="position: fixed; bottom: 28px; left: 10px;
+             z-index: 9999; background: rgba(255,255,255,0.92); padding: 6px 8px;
+             border: 1px solid #999; border-radius: 4px; font: 11px/1.3 sans-serif;
+             max-width: 260px;">
+        {{ this.html }}
+        </details>
+        {% endmacro %}"""
+    )
+
+    def __init__(
+        self, text: Mapping[str, str], standard_label: str, sources: Mapping[str, str], lang: str
+    ) -> None:
+        super().__init__()
+        self._name = "Legend"
+        steps = "".join(
+            f'<span style="display:inline-block;width:22px;height:10px;background:{c}"></span>'
+            for c in SHARE_COLOURS
+        )
+        from geo.facilities import FACILITY_TYPES
+
+        types = "".join(
+            f'<span style="white-space:nowrap"><span style="display:inline-block;width:9px;'
+            f'height:9px;border-radius:5px;background:{c}"></span> '
+            f"{FACILITY_TYPES[t].name_zh if lang == 'zh' else FACILITY_TYPES[t].name_en}</span> "
+            for t, (c, _) in TYPE_STYLE.items()
+        )
+        src = "".join(f"<div><small>{k}: {v}</small></div>" for k, v in sources.items())
+        self.html = (
+            f"<summary><b>{text['legend']}</b> — {standard_label}</summary>"
+            f"{text['residents']}: 0% {steps} 100%<br>"
+            f'<span style="color:#31a354">■</span> {text["covered"]} '
+            f'<span style="color:#de2d26">■</span> {text["blind"]}<br>'
+            f"<div>{types}</div><div><small>{text['planned_note']}</small></div>"
+            f"<b>{text['source']}</b>{src}"
+        )
+
+
+def sources_for(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """Short source lines for the legend from a coverage result's metadata."""
+    net = metadata.get("network")
+    out = {}
+    if isinstance(net, Mapping):
+        out["network"] = (
+            f"{net.get('source')} ({net.get('source_date')}), "
+            f"{net.get('repair_connectors')} repairs ({net.get('repair_length_km')} km)"
+        )
+    else:
+        out["network"] = str(net)
+    out["population"] = str(metadata.get("population_source"))
+    out["facilities"] = str(metadata.get("facilities_source"))
+    return out

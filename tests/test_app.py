@@ -1,0 +1,67 @@
+"""The app's main flows with Streamlit's AppTest (no browser): render, switch, edit, undo, save."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo import scenarios
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def at(pack):
+    app = AppTest.from_file(APP, default_timeout=180)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def test_first_render_in_chinese_with_plan_figures(at):
+    assert at.title[0].value == "闵行区医疗卫生设施覆盖规划"
+    assert metric(at, "计入设施数") == "17"
+    assert any("85.84%" in md.value for md in at.markdown)
+    assert not at.error
+
+
+def test_switch_language_and_standard(at):
+    at.selectbox(key="standard").select_index(2).run()  # walk15, ems_distance, ems_time, ...
+    assert metric(at, "计入设施数") == "0"
+    at.radio(key="lang_choice").set_value("English").run()
+    assert at.title[0].value == "Minhang health facility coverage planner"
+    assert metric(at, "Facilities counted") == "0"
+    assert any("≤ 12 min" in md.value for md in at.markdown)
+
+
+def test_remove_undo_and_edit_history(at):
+    at.radio(key="mode").set_value("删除站点").run()
+    at.selectbox(key="site").set_value("way/1195595581").run()  # 七宝卫生服务中心, a centre
+    at.button(key="remove_button").click().run()
+    assert metric(at, "计入设施数") == "16"
+    assert any("remove 七宝卫生服务中心" in c.value for c in at.caption)
+    at.button(key="undo").click().run()
+    assert metric(at, "计入设施数") == "17"
+
+
+def test_save_as_new_scenario_refuses_to_overwrite(at, tmp_path, monkeypatch):
+    monkeypatch.setattr(scenarios, "SCENARIO_FOLDER", tmp_path)
+    (tmp_path / "baseline.toml").write_text(
+        (scenarios.SCENARIO_FOLDER.parent / "main").name
+        and 'name = "baseline"\nfacilities = "pack"\n',
+        encoding="utf-8",
+    )
+    at.text_input(key="save_name").set_value("baseline").run()
+    at.button(key="save_button").click().run()
+    assert any("already exists" in e.value for e in at.error)
+    at.text_input(key="save_name").set_value("my plan").run()
+    at.button(key="save_button").click().run()
+    assert (tmp_path / "my_plan.toml").exists()
+    saved = scenarios.load_scenario(tmp_path / "my_plan.toml")
+    assert saved.base == "baseline" and saved.edits == ()

@@ -1,0 +1,132 @@
+"""The app in a real browser: headless Debian Chromium driven by Playwright.
+
+Journey: open the app, switch language and standard, add a site by clicking the map, see the
+numbers change, download the CSV and check its content. Needs /usr/bin/chromium (installed by
+.ci/run); deselect with ``-m "not browser"`` on a machine without it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(pack, tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "log.txt"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(120):
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.5)
+            else:
+                pytest.fail(f"streamlit did not start: {log.read_text()[-2000:]}")
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "install Debian chromium (apt-get install chromium)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+def _metric(page, label: str) -> str:
+    box = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_add_a_site_by_clicking_and_download(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.goto(app_url, timeout=60_000)
+    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
+    # switch the labels to English
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    # switch standard to straight_line and back to walk15: the label of the metric box stays,
+    # the plan figure changes with the standard
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Standard").click()
+    page.get_by_role("option", name="straight_line", exact=False).click()
+    page.wait_for_selector("text=≤ 3.5 km, ≤ 12 min", timeout=60_000)
+    assert _metric(page, "Facilities counted") == "0"  # the pack has no ambulance substation
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Standard").click()
+    page.get_by_role("option", name="walk15", exact=False).click()
+    page.wait_for_selector("text=2020: 85.84% / 68.24%", timeout=60_000)
+    before_sites = _metric(page, "Facilities counted")
+    before_res = _metric(page, "Residents covered")
+    assert before_sites == "17"
+    # add a site: choose the mode, then click the map in the middle (inside Minhang)
+    page.get_by_text("add a site", exact=True).click()
+    page.wait_for_selector("text=Click the map to", timeout=60_000)
+    frame = page.frame_locator('[data-testid="stCustomComponentV1"]').first
+    leaflet = frame.locator(".leaflet-container")
+    leaflet.wait_for(timeout=60_000)
+    time.sleep(1.5)
+    box = leaflet.bounding_box()
+    assert box is not None
+    leaflet.click(position={"x": box["width"] * 0.47, "y": box["height"] * 0.52})
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+               .some(e => e.innerText.trim() === '18')""",
+        timeout=60_000,
+    )
+    after_res = _metric(page, "Residents covered")
+    assert float(after_res.rstrip("%")) >= float(before_res.rstrip("%"))
+    page.screenshot(path=str(tmp_path / "after_add.png"))
+    # download the CSV of the edited scenario and check it
+    page.get_by_role("button", name="Prepare downloads").click()
+    button = page.get_by_role("button", name="baseline-edited_walk15.csv", exact=False)
+    button.wait_for(timeout=120_000)
+    with page.expect_download() as info:
+        button.click()
+    data = Path(info.value.path()).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
+    assert "scenario baseline with 1 edits" in data.decode("utf-8-sig")
+    table = pd.read_csv(io.BytesIO(data), comment="#", encoding="utf-8-sig", dtype={"code": str})
+    district = table.set_index("code").loc["310112"]
+    assert district["facilities"] == 18
+    assert "闵行区" in set(table["name_zh"])
+    page.close()
