@@ -138,8 +138,8 @@ class ReachIndex:
         ok = np.flatnonzero(snap.seg >= 0)
         s, frac = snap.seg[ok], snap.frac[ok]
         acc_cost = snap.access_m[ok] * self.access_cost_per_m[kind]
-        to_u = acc_cost + frac * self.bwd[kind][s]  # back towards u: the v→u direction
-        to_v = acc_cost + (1 - frac) * self.fwd[kind][s]
+        to_u = acc_cost + _share(frac, self.bwd[kind][s])  # back towards u: the v→u direction
+        to_v = acc_cost + _share(1 - frac, self.fwd[kind][s])
         virt = self.n_nodes + ok
         rows = np.concatenate([virt, virt])
         cols = np.concatenate([self.seg_u[s], self.seg_v[s]])
@@ -178,8 +178,8 @@ class ReachIndex:
         cost = np.full(len(points.seg), np.inf)
         ok = np.flatnonzero(points.seg >= 0)
         s, frac = points.seg[ok], points.frac[ok]
-        via_u = node_cost[self.seg_u[s]] + frac * self.fwd[kind][s]
-        via_v = node_cost[self.seg_v[s]] + (1 - frac) * self.bwd[kind][s]
+        via_u = node_cost[self.seg_u[s]] + _share(frac, self.fwd[kind][s])
+        via_v = node_cost[self.seg_v[s]] + _share(1 - frac, self.bwd[kind][s])
         best = np.minimum(via_u, via_v)
         if sources is not None:
             best = np.minimum(best, self._same_segment(points.take(ok), sources, kind))
@@ -201,7 +201,9 @@ class ReachIndex:
                 delta = points.frac[p] - sources.frac[j]
                 full = self.fwd[kind][s] if delta >= 0 else self.bwd[kind][s]
                 leg = sources.access_m[j] * self.access_cost_per_m[kind]
-                out[p] = min(out[p], leg + abs(delta) * full)
+                out[p] = min(
+                    out[p], leg + float(_share(np.array([abs(delta)]), np.array([full]))[0])
+                )
         return out
 
     def reach(
@@ -210,6 +212,16 @@ class ReachIndex:
         """Least cost from the sources to every node and to every point (inf beyond ``limit``)."""
         node_cost = self.node_costs(sources, kind, limit=limit)
         return node_cost, self.point_costs(node_cost, points, kind, sources=sources)
+
+
+def _share(frac: FloatArray, cost: FloatArray) -> FloatArray:
+    """``frac × cost`` where a zero share of a forbidden (inf) direction costs 0, not NaN.
+
+    A point exactly at a node reaches that node for free even if the segment is one-way the
+    other way.
+    """
+    with np.errstate(invalid="ignore"):
+        return np.where(frac == 0, 0.0, frac * cost)
 
 
 def _min_duplicates(

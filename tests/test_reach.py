@@ -147,3 +147,26 @@ def test_oneway_is_respected():
     src = idx.snap(np.array([[X0, Y0]]))
     _, cost = idx.reach(src, pts, "time_s", limit=1e6)
     assert cost[0] == pytest.approx(10.0)
+
+
+def test_source_at_the_start_of_a_oneway_segment_reaches_its_node():
+    """c–a two-way (50 s), a→b one way (100 s). A source snapped to a→b at share 0 stands on a:
+    it reaches a for free, c in 50 s and b in 100 s. Without the fix 0 × inf (the forbidden
+    b→a direction) gave NaN, the link to a was dropped, and a and c were unreachable."""
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    for node, x in ((0, 0.0), (1, 100.0), (2, -50.0)):
+        lon, lat = TO_LONLAT.transform(X0 + x, Y0)
+        G.add_node(node, x=lon, y=lat)
+    G.add_edge(0, 1, length=100.0, travel_time=100.0)
+    G.add_edge(0, 2, length=50.0, travel_time=50.0)
+    G.add_edge(2, 0, length=50.0, travel_time=50.0)
+    idx = reach.reach_index_from_graph(G, mode="drive")
+    seg = next(i for i, (u, v) in enumerate(zip(idx.seg_u, idx.seg_v, strict=True))
+               if {int(idx.node_ids[u]), int(idx.node_ids[v])} == {0, 1})  # fmt: skip
+    frac = 0.0 if int(idx.node_ids[idx.seg_u[seg]]) == 0 else 1.0
+    src = reach.Snap(np.array([seg]), np.array([frac]), np.array([0.0]))
+    nodes = idx.node_costs(src, "time_s", limit=1e6)
+    by_id = dict(zip(idx.node_ids.tolist(), nodes.tolist(), strict=True))
+    assert by_id[0] == pytest.approx(0.0, abs=1e-6)
+    assert by_id[2] == pytest.approx(50.0, abs=1e-6)
+    assert by_id[1] == pytest.approx(100.0, abs=1e-6)
