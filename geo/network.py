@@ -535,7 +535,7 @@ def network_from_polygon(
         simplify=True,
     )
     G = _download_polygon(polygon, mode)
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
     key = _digest(polygon.wkb_hex, today, options.params(), _code_version())
     source = "OpenStreetMap via Overpass (osmnx live download)"
     return _network_from_osm_graph(G, options, source=source, source_date=today, key=key)
@@ -1606,7 +1606,7 @@ def _network_from_osm_graph(
 
 
 def _mtime_date(path: Path) -> str:
-    return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc).date().isoformat()
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date().isoformat()
 
 
 def _head(path: Path, size: int = 65536) -> str:
