@@ -46,6 +46,10 @@ class ExportError(GeoError, ValueError):
     """Results that cannot be exported as asked (none, clashing names, mismatched boundaries)."""
 
 
+class SiteSelectionError(GeoError, ValueError):
+    """A site-selection problem that cannot be solved as asked (quota above the candidates...)."""
+
+
 class ScenarioError(GeoError, ValueError):
     """A scenario file is invalid."""
 

@@ -88,6 +88,9 @@ def run_bench(*, repeat: int = 3, progress: Callable[[str], None] | None = None)
     )
     full_s = _full_coverage(walk, drive, fac, pop, repeat=repeat, say=say)
     incremental = _incremental(walk, gdf, pop, repeat=repeat, say=say)
+    from geo.optimize import bench_suggest
+
+    suggest = bench_suggest(progress=say)
     return {
         "network": walk.report.source,
         "network_nodes": walk.report.nodes,
@@ -103,6 +106,7 @@ def run_bench(*, repeat: int = 3, progress: Callable[[str], None] | None = None)
         "full_coverage_standards": list(standards.STANDARD_NAMES),
         "ems_facility_types": list(EMS_STAND_IN_TYPES),
         **incremental,
+        **suggest,
     }
 
 

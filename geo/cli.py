@@ -2,7 +2,8 @@
 
 Commands follow the data's path: ``info`` (what the data folder holds), ``facilities`` (check a
 facility list), ``network`` (build a walk/drive network and report its repairs), ``coverage``
-(reach and coverage per subdistrict, exported), ``bench`` (speed against a reference method).
+(reach and coverage per subdistrict, exported), ``suggest`` (where new sites should go), ``run``
+and ``compare`` (scenarios), ``bench`` (speed against a reference method).
 """
 
 from __future__ import annotations
@@ -197,6 +198,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         f"{', '.join(out['ems_facility_types'])} as a stand-in: the pack has no substations)"
     )
     print(f"one edit: add {out['add_ms']:.1f} ms, move {out['move_ms']:.1f} ms   (target < 100 ms)")
+    print(
+        f"site suggestion, Table 2 ({out['suggest_candidates']} candidates): exact "
+        f"{out['suggest_exact_s']:.2f} s, greedy {out['suggest_greedy_s']:.2f} s, greedy short of "
+        f"the optimum by {100 * out['suggest_greedy_shortfall']:.2f}%"
+    )
     return 0
 
 
@@ -303,6 +309,157 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _suggest_corridors(text: str) -> list[tuple[str, ...]] | None:
+    """``plan`` → None (the plan's seven); else ``"沪闵路/七莘路;江川路"`` → name groups."""
+    if text.strip().lower() == "plan":
+        return None
+    return [tuple(n.strip() for n in grp.split("/") if n.strip()) for grp in text.split(";")]
+
+
+def _cmd_suggest(args: argparse.Namespace) -> int:
+    from geo import facilities, optimize, population
+    from geo.network import load_network
+    from geo.standards import make_standard
+
+    std = make_standard(
+        args.standard, minutes=args.minutes, km=args.km,
+        dispatch_delay_minutes=args.dispatch_delay,
+    )  # fmt: skip
+    say = (lambda msg: print(f"… {msg}", file=sys.stderr)) if not args.json else (lambda _m: None)
+    fac = facilities.load_facilities(args.facilities, coords_system=args.coords)
+    pop = population.load_population(args.population)
+    say(f"loading the {std.mode} network ({args.network})")
+    net = load_network(std.mode, args.network) if std.mode != "none" else None
+    cand = (
+        optimize.read_candidates(args.candidates, coords_system=args.candidate_coords)
+        if args.candidates is not None
+        else None
+    )
+    curve = None
+    if std.name == "walk15":
+        quota: Any = int(args.quota) if args.quota.isdigit() else args.quota
+        spacing = args.spacing or optimize.DEFAULT_CANDIDATE_SPACING_M
+        say(f"candidates and their reach ({len(cand) if cand is not None else 'network nodes'})")
+        problem = optimize.site_problem(
+            std, fac, pop, network=net, candidates=cand, candidate_spacing_m=spacing
+        )
+        say(f"solving ({args.method}, time limit {args.time_limit:g} s)")
+        result = optimize.suggest_sites(
+            std, fac, pop, network=net, quota=quota, candidates=cand, problem=problem,
+            time_limit_s=args.time_limit, candidate_spacing_m=spacing, method=args.method,
+        )  # fmt: skip
+        if args.curve:
+            curve = optimize.coverage_curve(
+                std, fac, pop, network=net, n_max=args.curve, problem=problem,
+                quota=quota if args.quota == "plan" else None,
+            )  # fmt: skip
+    else:
+        if net is None:
+            print("error: the EMS suggestion needs a drive-network standard", file=sys.stderr)
+            return 2
+        say("sampling the corridors and solving")
+        result = optimize.suggest_substations(
+            std, fac, pop, network=net,
+            objective="set_cover" if args.objective == "cover" else "max_coverage",
+            n_sites=args.n, corridors=_suggest_corridors(args.corridors), candidates=cand,
+            require_subdistricts=args.each_subdistrict, off_corridor=not args.no_off_corridor,
+            spacing_m=args.spacing or optimize.DEFAULT_CORRIDOR_SPACING_M,
+            time_limit_s=args.time_limit,
+        )  # fmt: skip
+    written: list[str] = []
+    if args.out is not None:
+        paths = optimize.suggestion_to_files(
+            result, args.out, stem=args.stem, curve=curve, overwrite=args.overwrite
+        )
+        written = [str(p) for p in paths]
+    if args.json:
+        _print_json({**result.summary(), "files": written})
+        return 0
+    _print_suggestion(result, written)
+    return 0
+
+
+def _print_suggestion(result: Any, written: list[str]) -> None:
+    s = result.summary()
+    total = s["residents_total"] or 1
+    print(f"{s['standard']}: {s['n_sites']} sites ({s['objective_kind']}, {s['method']})")
+    print(
+        f"  residents covered: before {s['residents_covered_before']:,} "
+        f"({100 * s['residents_covered_before'] / total:.1f}%), after "
+        f"{s['residents_covered_after']:,} ({100 * s['residents_covered_after'] / total:.1f}%); "
+        f"at most {s['residents_coverable']:,} with these candidates"
+    )
+    gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.2f}% ({s['bound_source']})"
+    print(f"  solver: {s['solver_status']}, gap {gap}, {s['seconds']:.2f} s, "
+          f"{s['n_candidates']} candidates")  # fmt: skip
+    if "access" in s:
+        a = s["access"]
+        print(
+            f"  nearest substation: distance mean {a['mean_distance_m'] / 1000:.2f} km, p90 "
+            f"{a['p90_distance_m'] / 1000:.2f} km (plan ≤ {a['plan_radius_km']} km: "
+            f"{'met' if a['meets_radius'] else 'NOT met'}); response mean "
+            f"{a['mean_response_min']:.1f} min, p90 {a['p90_response_min']:.1f} min (plan ≤ "
+            f"{a['plan_response_min']:g} min: {'met' if a['meets_response'] else 'NOT met'})"
+        )
+    for row in result.sites.itertuples():
+        print(
+            f"  {row.rank:3d}. {row.role:10s} {row.lon:.5f}, {row.lat:.5f}  {row.subdistrict_zh}"
+            f"  {row.road_name or ''}  +{row.residents_new:,.0f} residents"
+        )
+    for note in s["notes"]:
+        print(f"  note: {note}")
+    for path in written:
+        print(f"wrote {path}")
+
+
+def register_suggest(sub: Any) -> None:
+    """Add ``geo suggest`` to the subcommands."""
+    p = sub.add_parser(
+        "suggest",
+        help="suggest sites: new stations (Table 2 quotas or N) or ambulance substations",
+    )
+    p.add_argument("--standard", default="walk15", choices=("walk15", "ems_time", "ems_distance"))
+    p.add_argument("--quota", default="plan", help="walk15: 'plan' (Table 2, 32 sites) or N")
+    p.add_argument("--candidates", type=Path, help="candidate sites: CSV/Excel lon/lat or points")
+    p.add_argument("--candidate-coords", default="wgs84", help="candidates file: wgs84/gcj02/bd09")
+    p.add_argument(
+        "--spacing", type=float,
+        help="candidate spacing, m (walk15 grid of network nodes: 200; EMS corridors: 300)",
+    )  # fmt: skip
+    p.add_argument(
+        "--corridors", default="plan",
+        help="EMS: 'plan' (三纵四横) or road-name groups, e.g. '沪闵路/七莘路;江川路'",
+    )  # fmt: skip
+    p.add_argument(
+        "--objective", choices=("cover", "max"), default="cover",
+        help="EMS: fewest sites covering all (cover) or most covered with --n (max)",
+    )  # fmt: skip
+    p.add_argument("--n", type=int, default=5, help="EMS max: number of substations (5)")
+    p.add_argument(
+        "--each-subdistrict", default="plan", choices=("plan", "none"),
+        help="EMS: one new substation in each 街镇 lacking one ('plan') or no such rule",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-off-corridor", action="store_true",
+        help="EMS: never use off-corridor candidates (error if a 街镇 has none)",
+    )  # fmt: skip
+    p.add_argument("--method", choices=("exact", "greedy"), default="exact")
+    p.add_argument("--time-limit", type=float, default=60.0, help="CBC time limit, s (60)")
+    p.add_argument("--curve", type=int, help="walk15: also write residents covered vs 1..N sites")
+    p.add_argument("--minutes", type=float, help="time limit (walk15: 15; ems_time: 12)")
+    p.add_argument("--km", type=float, help="ems_distance limit (3.5)")
+    p.add_argument("--dispatch-delay", type=float, default=2.0, help="ems_time: minutes (2)")
+    p.add_argument("--facilities", default="pack", help="'pack' or a facilities CSV/Excel file")
+    p.add_argument("--coords", default="wgs84", help="coordinate system of the facilities file")
+    p.add_argument("--population", default="pack", help="'pack', a subdistrict table or a raster")
+    p.add_argument("--network", default="pack", help="'pack' or a road/OSM file")
+    p.add_argument("--out", type=Path, help="folder for the sites (CSV + GeoPackage) and summary")
+    p.add_argument("--stem", default="suggested_sites", help="file name stem")
+    p.add_argument("--overwrite", action="store_true", help="replace existing files")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_cmd_suggest)
+
+
 def vars_of(problem: Any) -> dict[str, Any]:
     """A RowProblem as a JSON-ready dict."""
     return {
@@ -403,6 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=3, help="repetitions per timing (median)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_bench)
+
+    register_suggest(sub)
 
     for register in _EXTRA_COMMANDS:
         register(sub)
