@@ -460,6 +460,15 @@ def register_suggest(sub: Any) -> None:
     p.set_defaults(handler=_cmd_suggest)
 
 
+def _cmd_plan_scenario(args: argparse.Namespace) -> int:
+    from geo import scenarios
+
+    sc = scenarios.build_plan_2025(progress=lambda msg: print(f"… {msg}", file=sys.stderr))
+    path = scenarios.save_scenario(sc, args.out, overwrite=args.overwrite)
+    print(f"wrote {path}: {len(sc.edits)} suggested sites on {sc.base}")
+    return 0
+
+
 def vars_of(problem: Any) -> dict[str, Any]:
     """A RowProblem as a JSON-ready dict."""
     return {
@@ -555,6 +564,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing export files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_compare)
+
+    p = sub.add_parser(
+        "plan-scenario", help="re-create scenarios/plan-2025.toml with the suggestion engine"
+    )
+    p.add_argument("--out", type=Path, default=Path("scenarios/plan-2025.toml"))
+    p.add_argument("--overwrite", action="store_true", help="replace the existing file")
+    p.set_defaults(handler=_cmd_plan_scenario)
 
     p = sub.add_parser("bench", help="speed: ours vs the osmnx docs' isochrone method, edits")
     p.add_argument("--repeat", type=int, default=3, help="repetitions per timing (median)")

@@ -89,3 +89,30 @@ def test_bench_json_keys(capsys, pack):
     out = json.loads(capsys.readouterr().out)
     for key in ("reference_s", "ours_s", "ratio", "full_coverage_s", "incremental_ms"):
         assert out[key] > 0
+
+
+def test_compare_baseline_with_plan_2025(capsys, tmp_path, pack):
+    assert main(["compare", "baseline", "plan-2025", "--out", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["a"], out["b"]) == ("baseline", "plan-2025")
+    assert out["sites"] == {"added": 37}
+    walk = next(r for r in out["district"] if r["standard"] == "walk15")
+    assert walk["covered_residents_delta"] > 0
+    assert walk["facilities_delta"] == 32
+    ems = next(r for r in out["district"] if r["standard"] == "ems_time")
+    assert ems["facilities_b"] == 5 and ems["facilities_a"] == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
+        "plan-2025_vs_baseline.csv", "plan-2025_vs_baseline.gpkg",
+        "plan-2025_vs_baseline.xlsx", "plan-2025_vs_baseline_sites.csv",
+    ]  # fmt: skip
+
+
+def test_run_scenario_records_hashes(capsys, pack):
+    assert main(["run", "baseline", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["run", "baseline", "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert first["hashes"] == second["hashes"]
+    assert first["results"] == second["results"]
+    assert set(first["hashes"]) >= {"scenario", "population", "network_walk", "software_version"}

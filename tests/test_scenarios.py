@@ -272,3 +272,37 @@ def test_compare_on_a_synthetic_district(tmp_path, pack):
     again = scenarios.run_scenario("b", **kw)
     assert again.hashes == run_b.hashes
     assert again.results[0].table.equals(run_b.results[0].table)
+
+
+def test_shipped_plan_2025_follows_table_2_and_the_corridors(pack):
+    from collections import Counter
+
+    from geo import boundaries, plan
+
+    sc = scenarios.load_scenario("plan-2025")
+    assert sc.base == "baseline"
+    adds = [e for e in sc.edits if e.kind == "add"]
+    assert all(e.get("by") == "suggested" and e.get("method") for e in adds)
+    community = [e for e in adds if e.get("type") in ("chc", "branch", "station")]
+    substations = [e for e in adds if e.get("type") == "ambulance_substation"]
+    assert len(community) == 32 and len(substations) == 5
+    # per-unit counts from the sites' own coordinates against Table 2 (centres + stations)
+    codes = boundaries.assign_subdistricts(
+        [e.get("lon") for e in community], [e.get("lat") for e in community]
+    )
+    names = boundaries.subdistricts().set_index("code")["name_zh"]
+    got = Counter(names[c] for c in codes)
+    want = {k: sum(v) for k, v in plan.TABLE2_NEW_SITES.items() if sum(v)}
+    assert dict(got) == want
+    assert sum(1 for e in community if e.get("type") == "branch") == 6
+    # substations lie on the corridors: within 150 m of one of the seven named roads
+    corridors = plan.corridor_layer().to_crs(32651)
+    pts = gpd.GeoSeries(
+        gpd.points_from_xy(
+            [e.get("lon") for e in substations], [e.get("lat") for e in substations]
+        ),
+        crs=4326,
+    ).to_crs(32651)
+    assert all(corridors.distance(p).min() < 150 for p in pts)
+    resolved = scenarios.resolve(sc)
+    assert resolved.changes == {"added": 37, "moved": 0, "removed": 0}
