@@ -50,6 +50,10 @@ class SiteSelectionError(GeoError, ValueError):
     """A site-selection problem that cannot be solved as asked (quota above the candidates...)."""
 
 
+class GeocodingError(GeoError, ValueError):
+    """A geocoding provider that is unknown, not configured or refused the request."""
+
+
 class ScenarioError(GeoError, ValueError):
     """A scenario file is invalid."""
 

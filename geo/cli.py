@@ -469,6 +469,79 @@ def _cmd_plan_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_geocode(args: argparse.Namespace) -> int:
+    from geo import geocoding
+
+    if args.evaluate is None and args.file is None:
+        print("error: give a table to geocode (.csv/.xlsx) or --evaluate FILE", file=sys.stderr)
+        return 2
+    provider = geocoding.provider_from_name(
+        args.provider, amap_key=args.amap_key, user_agent=args.user_agent
+    )
+    cache = False if args.no_cache else None  # None: cache online providers only
+    if args.evaluate is not None:
+        return _geocode_evaluate(args, provider, cache)
+    say = (lambda msg: print(f"… {msg}", file=sys.stderr)) if not args.json else None
+    if say and provider.name != "offline":
+        say(f"geocoding with {provider.name} (rate-limited; results cached)")
+    result = geocoding.geocode_table(
+        args.file, provider=provider, address_column=args.address_column,
+        subdistrict_column=args.subdistrict_column, sheet=args.sheet,
+        overrides=args.overrides, cache=cache, review_threshold=args.review_threshold,
+    )  # fmt: skip
+    written = None
+    if args.out is not None:
+        written = str(result.write(args.out, overwrite=args.overwrite))
+    summary = result.summary()
+    if args.json:
+        _print_json({**summary, "file": written})
+        return 0
+    rows = summary["rows"]
+    print(f"{rows} addresses geocoded with {summary['provider']}")
+    for level, n in summary["match_levels"].items():
+        if n:
+            print(f"  {level:12s} {n:6d}  ({100 * n / max(rows, 1):.1f}%)")
+    print(
+        f"  review: {summary['review']} row(s) below confidence {args.review_threshold} "
+        f"(column `review`); overrides used: {summary['overrides_used']}, "
+        f"cache hits: {summary['cache_hits']}"
+    )
+    if written:
+        print(f"wrote {written}")
+    return 0
+
+
+def _geocode_evaluate(args: argparse.Namespace, provider: Any, cache: bool | None) -> int:
+    from geo import geocoding
+
+    ev = geocoding.evaluate(
+        args.evaluate, provider=provider, address_column=args.address_column,
+        subdistrict_column=args.subdistrict_column, sheet=args.sheet, cache=cache,
+        review_threshold=args.review_threshold,
+    )  # fmt: skip
+    written = None if args.out is None else str(ev.write(args.out, overwrite=args.overwrite))
+    if args.json:
+        _print_json({**ev.to_dict(), "file": written})
+        return 0
+    print(f"{ev.n} labelled addresses, {ev.located} located ({ev.provider}; {ev.skipped} skipped)")
+    print(f"  median error {ev.median_error_m:.0f} m, 90th percentile {ev.p90_error_m:.0f} m")
+    if ev.baseline_median_error_m is not None:
+        print(
+            f"  baseline (numbers ignored: middle of the road in the subdistrict): median "
+            f"{ev.baseline_median_error_m:.0f} m, p90 {ev.baseline_p90_error_m:.0f} m"
+        )
+    print(f"  road level or better: {100 * ev.road_level_or_better_share:.1f}%")
+    for level, n in ev.level_counts.items():
+        if n:
+            med = ev.median_error_by_level.get(level)
+            extra = f", median {med:.0f} m" if med is not None else ""
+            print(f"  {level:12s} {n:6d}  ({100 * n / max(ev.n, 1):.1f}%{extra})")
+    print(f"  flagged for review: {100 * ev.review_share:.1f}%")
+    if written:
+        print(f"wrote {written}")
+    return 0
+
+
 def vars_of(problem: Any) -> dict[str, Any]:
     """A RowProblem as a JSON-ready dict."""
     return {
@@ -578,6 +651,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_bench)
 
     register_suggest(sub)
+    p = sub.add_parser(
+        "geocode",
+        help="geocode Chinese addresses (offline by default); --evaluate measures accuracy",
+    )
+    p.add_argument("file", nargs="?", type=Path, help="addresses .csv/.xlsx (地址/address column)")
+    p.add_argument("--out", type=Path, help="write the table with lon, lat, match_level, ... here")
+    p.add_argument(
+        "--provider", choices=("offline", "nominatim", "amap"), default="offline",
+        help="offline (pack road names; default), nominatim (OSM, 1 request/s), amap (needs a key)",
+    )  # fmt: skip
+    p.add_argument(
+        "--evaluate", type=Path, metavar="FILE",
+        help="labelled file (address, subdistrict_zh, wgs84_lon, wgs84_lat): report the error",
+    )  # fmt: skip
+    p.add_argument("--address-column", help="address column (default: found by header)")
+    p.add_argument("--subdistrict-column", help="subdistrict column (default: found by header)")
+    p.add_argument("--sheet", default=None, help="Excel sheet name (default: the first)")
+    p.add_argument(
+        "--overrides", type=Path,
+        help="manual corrections (address, lon, lat[, subdistrict, note]; WGS-84); always win",
+    )  # fmt: skip
+    p.add_argument("--review-threshold", type=float, default=0.6, help="flag below this (0.6)")
+    p.add_argument("--amap-key", help="AMap web-service key (default: geo.settings.amap_key)")
+    p.add_argument("--user-agent", help="Nominatim User-Agent (identify yourself)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_cmd_geocode)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

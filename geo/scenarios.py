@@ -478,10 +478,11 @@ def _new_sites(
             continue
         lon, lat = e.get("lon"), e.get("lat")
         if lon is None:
-            if geocode is None:
-                problems.append(f"{tag}: give lon/lat (no geocoder configured for `address`)")
+            try:
+                lon, lat = (geocode or geocode_offline)(str(e.get("address")))
+            except ScenarioError as exc:
+                problems.append(f"{tag}: {exc}")
                 continue
-            lon, lat = geocode(str(e.get("address")))
         err = _outside(float(lon), float(lat))
         if err:
             problems.append(f"{tag}: {err}")
@@ -499,6 +500,28 @@ def _new_sites(
             }
         )  # fmt: skip
     return rows, problems
+
+
+def geocode_offline(address: str) -> tuple[float, float]:
+    """Place an address with the offline geocoder; refuse anything flagged for review.
+
+    Raises
+    ------
+    ScenarioError
+        If the address matched only loosely (confidence below the review threshold): the
+        planner then gives lon/lat, or adds an override for the address.
+    """
+    from geo import geocoding
+
+    res = geocoding.offline_geocoder_from_pack().geocode(address)
+    if res.review or not math.isfinite(res.lon):
+        msg = (
+            f"address {address!r} matched only at level {res.match_level} (confidence "
+            f"{res.confidence:.2f}; {res.note or 'below the review threshold'}): give lon/lat "
+            "or add a manual override for it"
+        )
+        raise ScenarioError(msg)
+    return float(res.lon), float(res.lat)
 
 
 def _unknown_id(fid: Any, gdf: gpd.GeoDataFrame) -> str:

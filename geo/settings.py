@@ -17,6 +17,12 @@ REPO_ROOT: Path = Path(__file__).resolve().parent.parent
 #: Environment variable that points at the data folder; read in one place only.
 DATA_ENV_VAR = "GEO_DATA_DIR"
 
+#: Environment variable holding an AMap (高德) web-service key for online geocoding.
+AMAP_KEY_ENV_VAR = "GEO_AMAP_KEY"
+
+#: AMap web-service key set explicitly (``--amap-key`` or assignment); wins over the environment.
+amap_key: str | None = None
+
 #: Data folder set explicitly (``--data`` or assignment); wins over the environment variable.
 data_folder: Path | None = None
 
@@ -76,3 +82,8 @@ def resolve_cache_folder() -> Path:
     folder = Path(cache_folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def resolve_amap_key() -> str | None:
+    """The AMap key: :data:`amap_key` if set, else ``$GEO_AMAP_KEY``, else None."""
+    return amap_key or os.environ.get(AMAP_KEY_ENV_VAR) or None

@@ -124,7 +124,10 @@ def test_cycle_in_base(tmp_path, pack):
             '[[add]]\nid = "way/1195595581"\nname = "n"\ntype = "chc"\nlon = 121.35\nlat = 31.15\n',
             r"id 'way/1195595581' is already used",
         ),
-        ('[[add]]\nname = "s"\ntype = "station"\naddress = "七宝镇 漕宝路 1号"\n', r"no geocoder"),
+        (
+            '[[add]]\nname = "s"\ntype = "station"\naddress = "某某小区"\n',
+            r"add\[1\] \(s\): address '某某小区' matched only at level .*give lon/lat",
+        ),
     ],
 )
 def test_resolve_errors(tmp_path, pack, edit, pattern):
@@ -306,3 +309,16 @@ def test_shipped_plan_2025_follows_table_2_and_the_corridors(pack):
     assert all(corridors.distance(p).min() < 150 for p in pts)
     resolved = scenarios.resolve(sc)
     assert resolved.changes == {"added": 37, "moved": 0, "removed": 0}
+
+
+def test_add_by_address_is_geocoded_offline(tmp_path, pack):
+    write(tmp_path, "root", ROOT)
+    text = (
+        'name = "child"\nbase = "root"\n[[add]]\nname = "s"\ntype = "station"\n'
+        'address = "七宝镇 漕宝路 1500号"\n'
+    )
+    write(tmp_path, "child", text)
+    res = scenarios.resolve("child", folder=tmp_path)
+    row = res.facilities.gdf.set_index("id").loc["child:1"]
+    assert row["address"] == "七宝镇 漕宝路 1500号"
+    assert row["subdistrict_zh"] == "七宝镇"
