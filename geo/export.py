@@ -270,13 +270,8 @@ def export_csv(result: CoverageResult, path: Path, *, overwrite: bool = False) -
     """
     path = Path(path)
     table = _table(result)
-    lines = [f"# {key}: {_one_line(_render(value))}\n" for key, value in _result_items(result)]
-    with (
-        atomic_target(path, overwrite=overwrite) as tmp,
-        tmp.open("w", encoding="utf-8-sig", newline="") as fh,
-    ):
-        fh.writelines(lines)
-        table.to_csv(fh, index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    rows = [(key, _render(value)) for key, value in _result_items(result)]
+    _write_frame_csv(table, rows, path, overwrite=overwrite)
     logger.info("wrote %s (%s: %d rows)", path, result.standard.name, len(table))
     return path
 
@@ -635,9 +630,10 @@ def export_all(
 
 
 def _write_frame_csv(
-    frame: pd.DataFrame, meta: Mapping[str, Any], path: Path, *, overwrite: bool
+    frame: pd.DataFrame, rows: Sequence[tuple[str, str]], path: Path, *, overwrite: bool
 ) -> Path:
-    lines = [f"# {key}: {_one_line(value)}\n" for key, value in metadata_rows(meta)]
+    """CSV in UTF-8 with BOM: ``# key: value`` lines first, then the table (text quoted)."""
+    lines = [f"# {key}: {_one_line(value)}\n" for key, value in rows]
     with (
         atomic_target(path, overwrite=overwrite) as tmp,
         tmp.open("w", encoding="utf-8-sig", newline="") as fh,
@@ -676,10 +672,9 @@ def export_comparison(cmp: Any, out_dir: Path, *, stem: str, overwrite: bool = F
              out_dir / f"{stem}.gpkg"]  # fmt: skip
     refuse_existing(paths, overwrite=overwrite)
     title = f"{cmp.b} compared with {cmp.a}"
-    _write_frame_csv(
-        cmp.table, {"comparison": title, **cmp.metadata}, paths[0], overwrite=overwrite
-    )
-    _write_frame_csv(cmp.sites, {"comparison": title}, paths[1], overwrite=overwrite)
+    meta = metadata_rows({"comparison": title, **cmp.metadata})
+    _write_frame_csv(cmp.table, meta, paths[0], overwrite=overwrite)
+    _write_frame_csv(cmp.sites, meta[:1], paths[1], overwrite=overwrite)
     wb = Workbook()
     ws = wb.active
     assert ws is not None
