@@ -138,12 +138,16 @@ def test_gap_is_closed_with_a_marked_connector() -> None:
     assert {(u, v) for u, v, _ in repaired} == {(end, foot), (foot, end)}
     assert all(d["length"] == pytest.approx(30, abs=1e-6) for *_, d in repaired)
     assert all(d["highway"] == "residential" for *_, d in repaired)
+    assert all(d["repair_kind"] == "component" for *_, d in repaired)
+    assert not any("repair_kind" in d for *_, d in G.edges(data=True) if not d["repaired"])
     assert not any(
         d["repaired"] for u, v, d in G.edges(data=True) if (u, v) not in {(end, foot), (foot, end)}
     )
     r = net.report
     assert (r.repair_connectors, r.components, G.number_of_nodes()) == (1, 1, 5)
     assert r.repair_length_km == pytest.approx(0.030)
+    # B's ends are 58.3 m from A's end, but only 80 m away through the connector
+    assert (r.detour_connectors, r.detour_length_km) == (0, 0)
     assert r.length_km == pytest.approx(0.230)  # 100 + 2 x 50 + 30
     assert r.largest_component_share == pytest.approx(1.0)
     assert sorted(undirected_lengths(G)) == pytest.approx([30, 50, 50, 100])
@@ -169,20 +173,31 @@ def test_gap_inside_one_component_is_not_closed() -> None:
         ("residential", [(200, 0), (200, 50)]),
         ("residential", [(200, 50), (20, 50)]),
     )
-    net = network_from_lines(gdf, mode="walk", min_island_meters=0)
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0, detour_repair=False)
     assert (net.report.repair_connectors, net.report.components) == (0, 1)
     assert net.G.number_of_nodes() == 4
+    # the detour repair closes it: 180 + 50 + 180 = 410 m round the U > max(5 x 50, 300) m
+    detour = network_from_lines(gdf, mode="walk", min_island_meters=0)
+    r = detour.report
+    assert (r.repair_connectors, r.detour_connectors, r.components) == (1, 1, 1)
+    assert r.detour_length_km == r.repair_length_km == pytest.approx(0.050)
+    assert detour.G.number_of_nodes() == 5  # the bottom bar is split at (20, 0)
 
 
 def test_ends_within_snap_tolerance_are_merged() -> None:
     gdf = roads(("residential", [(0, 0), (100, 0)]), ("residential", [(104, 0), (200, 0)]))
-    net = network_from_lines(gdf, mode="walk", min_island_meters=0, gap_tolerance_meters=0)
+    no_gaps = {"min_island_meters": 0, "gap_tolerance_meters": 0, "detour_repair": False}
+    net = network_from_lines(gdf, mode="walk", **no_gaps)
     assert (net.G.number_of_nodes(), net.report.components) == (3, 1)
     assert net.report.length_km == pytest.approx(0.2)  # B now starts at x=100
-    apart = network_from_lines(
+    apart = network_from_lines(gdf, mode="walk", snap_tolerance_meters=0, **no_gaps)
+    assert (apart.G.number_of_nodes(), apart.report.components) == (4, 2)
+    # left on, the detour repair closes the 4 m gap: no path at all is the longest detour
+    closed = network_from_lines(
         gdf, mode="walk", min_island_meters=0, gap_tolerance_meters=0, snap_tolerance_meters=0
     )
-    assert (apart.G.number_of_nodes(), apart.report.components) == (4, 2)
+    assert (closed.report.detour_connectors, closed.report.components) == (1, 1)
+    assert closed.report.detour_length_km == pytest.approx(0.004)
 
 
 def test_small_islands_are_dropped_and_counted() -> None:
@@ -193,6 +208,158 @@ def test_small_islands_are_dropped_and_counted() -> None:
     assert r.dropped_island_km == pytest.approx(0.3)
     assert r.length_km == pytest.approx(1.2)
     assert r.largest_component_share == pytest.approx(1200 / 1500)
+
+
+# --- detour repair: dead ends beside a road of their own component ---------------------------
+
+
+def u_layer(*extra: tuple[str, list[tuple[float, float]]], spacing: float = 20) -> gpd.GeoDataFrame:
+    """A U: the top bar's free end (0, spacing) is ``spacing`` m above the bottom bar, which
+    runs on to x=-100; round the U it is 400 + spacing + 400 m away."""
+    return roads(
+        ("residential", [(-100, 0), (400, 0)]),
+        ("residential", [(400, 0), (400, spacing)]),
+        ("residential", [(400, spacing), (0, spacing)]),
+        *extra,
+    )
+
+
+def test_dead_end_with_a_long_detour_gets_a_detour_connector() -> None:
+    net = network_from_lines(u_layer(), mode="walk", min_island_meters=0)
+    G = net.G
+    end, foot = node_at(G, 0, 20), node_at(G, 0, 0)
+    repaired = [(u, v, d) for u, v, d in G.edges(data=True) if d["repaired"]]
+    assert {(u, v) for u, v, _ in repaired} == {(end, foot), (foot, end)}
+    assert all(d["repair_kind"] == "detour" for *_, d in repaired)
+    assert all(d["length"] == pytest.approx(20, abs=1e-6) for *_, d in repaired)
+    assert all(d["name"] == "road 2" for *_, d in repaired)  # the road whose end it extends
+    # 5 nodes (the bottom bar split at x=0), 5 two-way pieces
+    assert (G.number_of_nodes(), G.number_of_edges()) == (5, 10)
+    assert nx.shortest_path_length(G, end, foot, weight="length") == pytest.approx(20)
+    r = net.report
+    assert (r.repair_connectors, r.detour_connectors, r.components) == (1, 1, 1)
+    assert r.repair_length_km == r.detour_length_km == pytest.approx(0.020)
+    assert r.length_km == pytest.approx(0.500 + 0.020 + 0.400 + 0.020)
+    assert r.params["detour_gap_meters"] == network.DEFAULT_DETOUR_GAP_METERS
+    assert r.largest_component_share == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("link_x", "min_detour", "expected"),
+    [
+        (100, None, 0),  # detour 100 + 20 + 100 = 220 m: over 5 x 20 m but under 300 m
+        (100, 0, 1),  # ... closed once any detour over 5 x 20 m counts
+        (30, 0, 0),  # 30 + 20 + 30 = 80 m: not 5 x 20 m
+        (200, None, 1),  # 200 + 20 + 200 = 420 m > 300 m
+    ],
+)
+def test_dead_end_with_a_short_detour_is_left_alone(
+    link_x: float, min_detour: float | None, expected: int
+) -> None:
+    # the U with a cross link at x=link_x joining the two bars near the dead end
+    gdf = u_layer(("residential", [(link_x, 0), (link_x, 20)]))
+    kw = {} if min_detour is None else {"min_detour_meters": min_detour}
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0, **kw)
+    assert net.report.detour_connectors == expected
+    assert net.report.repair_connectors == expected
+    assert net.report.detour_length_km == pytest.approx(0.020 * expected)
+
+
+def test_gap_wider_than_detour_gap_stays_open() -> None:
+    gdf = u_layer(spacing=70)  # 870 m round the U, but 70 m > 60 m
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0)
+    assert (net.report.repair_connectors, net.report.detour_connectors) == (0, 0)
+    assert not any(d["repaired"] for *_, d in net.G.edges(data=True))
+    wider = network_from_lines(gdf, mode="walk", min_island_meters=0, detour_gap_meters=70.5)
+    assert wider.report.detour_connectors == 1
+    assert wider.report.detour_length_km == pytest.approx(0.070)
+
+
+def test_facing_dead_ends_get_one_connector() -> None:
+    # a street cut by a dropped 40 m bridge; its halves meet 2,560 m round a loop
+    gdf = roads(
+        ("residential", [(-20, 0), (-500, 0)]),
+        ("residential", [(-500, 0), (-500, 300), (500, 300), (500, 0)]),
+        ("residential", [(500, 0), (20, 0)]),
+    )
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0)
+    r = net.report
+    assert (r.detour_connectors, r.repair_connectors) == (1, 1)
+    assert r.detour_length_km == pytest.approx(0.040)
+    G = net.G
+    assert (G.number_of_nodes(), G.number_of_edges()) == (4, 8)  # a ring of 4 pieces
+    assert nx.shortest_path_length(
+        G, node_at(G, -20, 0), node_at(G, 20, 0), weight="length"
+    ) == pytest.approx(40)
+
+
+def test_detour_is_measured_again_after_a_nearby_connector() -> None:
+    # a spur off the U's top bar ends at (-30, 22), 22 m above the bottom bar and 928 m round;
+    # once the top bar's end (0, 20) is joined (20 m, first), it is 23 + 70 + 25 + 40 + 20 + 30
+    # = 208 m round, under 300 m: one connector, not two
+    gdf = u_layer(("residential", [(40, 20), (40, 45), (-30, 45), (-30, 22)]))
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0)
+    assert (net.report.detour_connectors, net.report.repair_connectors) == (1, 1)
+    assert net.report.detour_length_km == pytest.approx(0.020)
+    G = net.G
+    spur_end, foot = node_at(G, -30, 22), node_at(G, 0, 0)
+    assert nx.shortest_path_length(G, spur_end, foot, weight="length") == pytest.approx(178)
+    # without the top bar's connector the spur's end is the one joined (22 m)
+    alone = u_layer(("residential", [(40, 20), (40, 45), (-30, 45), (-30, 22)]))
+    alone.loc[2, "geometry"] = shapely.LineString([(X0 + 400, Y0 + 20), (X0 + 40, Y0 + 20)])
+    net = network_from_lines(alone, mode="walk", min_island_meters=0)
+    assert net.report.detour_connectors == 1
+    assert net.report.detour_length_km == pytest.approx(0.022)
+
+
+def test_detour_repair_never_joins_a_motorway() -> None:
+    # dead ends 20 m below a motorway's middle and below its west end, reached from it only
+    # through the ramp at its east end: 780 m and 1,380 m round
+    gdf = roads(
+        ("motorway", [(-300, 0), (300, 0)]),
+        ("motorway_link", [(300, 0), (300, -100)]),
+        ("residential", [(300, -100), (0, -100), (0, -20)]),
+        ("residential", [(0, -100), (-300, -100), (-300, -20)]),
+    )
+    net = network_from_lines(gdf, mode="drive", min_island_meters=0)
+    assert (net.report.repair_connectors, net.report.components) == (0, 1)
+    assert not any(d["repaired"] for *_, d in net.G.edges(data=True))
+    # at grade, the motorway is a road like the others: both gaps are closed
+    flat = network_from_lines(gdf, mode="drive", min_island_meters=0, grade_separated=())
+    assert flat.report.detour_connectors == 2
+    assert flat.report.detour_length_km == pytest.approx(0.040)
+
+
+def test_detour_repair_can_be_switched_off() -> None:
+    for kw in ({"detour_repair": False}, {"detour_gap_meters": 0}):
+        net = network_from_lines(u_layer(), mode="walk", min_island_meters=0, **kw)
+        assert (net.report.repair_connectors, net.report.detour_connectors) == (0, 0)
+        assert net.G.number_of_nodes() == 4
+    assert net.report.params["detour_repair"] is True  # switched off by its gap
+    off = network_from_lines(u_layer(), mode="walk", min_island_meters=0, detour_repair=False)
+    assert off.report.params["detour_repair"] is False
+    on = network_from_lines(u_layer(), mode="walk", min_island_meters=0)
+    assert off.key != on.key
+
+
+def test_report_counts_detour_connectors_separately() -> None:
+    # the U (a 20 m detour gap) and a separate street 30 m west of the bottom bar's end
+    gdf = u_layer(("residential", [(-130, -200), (-130, 200)]))
+    net = network_from_lines(gdf, mode="walk", min_island_meters=0)
+    r = net.report
+    assert (r.repair_connectors, r.detour_connectors, r.components) == (2, 1, 1)
+    assert r.repair_length_km == pytest.approx(0.050)  # both kinds
+    assert r.detour_length_km == pytest.approx(0.020)
+    kinds = {
+        d["repair_kind"]: pytest.approx(d["length"])
+        for *_, d in net.G.edges(data=True)
+        if d["repaired"]
+    }
+    assert kinds == {"component": 30, "detour": 20}
+    data = r.to_dict()
+    assert (data["detour_connectors"], data["detour_length_km"]) == (1, 0.02)
+    assert (data["repair_connectors"], data["repair_length_km"]) == (2, 0.05)
+    assert json.loads(json.dumps(data)) == data
 
 
 # --- modes, directions, speeds ---------------------------------------------------------------
@@ -390,6 +557,20 @@ def test_pack_largest_component_holds_95_percent(pack: Path, mode: str) -> None:
     r = net.report
     assert r.largest_component_share >= 0.95
     assert r.repair_connectors > 0 and r.repair_length_km > 0 and r.noded_crossings > 0
+    assert 0 < r.detour_connectors < r.repair_connectors
+    assert 0 < r.detour_length_km < r.repair_length_km
+    kinds = [d["repair_kind"] for *_, d in net.G.edges(data=True) if d["repaired"]]
+    # two-way; connectors on the islands dropped afterwards are counted but not in the graph
+    assert 0 < kinds.count("detour") <= 2 * r.detour_connectors
+    assert 0 < kinds.count("component") <= 2 * (r.repair_connectors - r.detour_connectors)
+    # a detour connector never ends on a motorway or trunk alone (only at an at-grade junction)
+    grade = {"motorway", "trunk"}
+    for u, v, d in net.G.edges(data=True):
+        if d.get("repair_kind") == "detour":
+            assert d["highway"] not in grade
+            for end in (u, v):
+                roads = {e["highway"] for *_, e in net.G.edges(end, data=True) if not e["repaired"]}
+                assert roads - grade
     assert r.source == PACK_SOURCE and r.source_date == "2026-05-13"
     assert r.components <= 10
     classes = {d["highway"] for *_, d in net.G.edges(data=True)}
@@ -422,6 +603,8 @@ def test_load_network_reads_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path:
         load_network("walk", use_cache=False)
     with pytest.raises(AssertionError, match="rebuilt"):
         load_network("walk", gap_tolerance_meters=50)
+    with pytest.raises(AssertionError, match="rebuilt"):
+        load_network("walk", detour_repair=False)
     monkeypatch.setattr(settings, "walk_speed_kmh", 5.0)
     with pytest.raises(AssertionError, match="rebuilt"):
         load_network("walk")
@@ -547,6 +730,14 @@ def test_bad_parameters() -> None:
         network_from_lines(gdf, mode="drive", congestion_factor=0)
     with pytest.raises(NetworkError, match=r"gap_tolerance_meters=-5"):
         network_from_lines(gdf, gap_tolerance_meters=-5)
+    with pytest.raises(NetworkError, match=r"detour_gap_meters=-1: expected a distance"):
+        network_from_lines(gdf, detour_gap_meters=-1)
+    with pytest.raises(NetworkError, match=r"min_detour_meters=nan"):
+        network_from_lines(gdf, min_detour_meters=math.nan)
+    with pytest.raises(NetworkError, match=r"detour_factor=0.5: expected a number >= 1"):
+        network_from_lines(gdf, detour_factor=0.5)
+    with pytest.raises(NetworkError, match=r"detour_repair='yes': expected True or False"):
+        network_from_lines(gdf, detour_repair="yes")  # type: ignore[arg-type]
     with pytest.raises(NetworkError, match=r"no drive speed for road classes '主干路' \(1 lines\)"):
         network_from_lines(roads(("主干路", [(0, 0), (100, 0)])), mode="drive")
     with pytest.raises(
