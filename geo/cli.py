@@ -235,6 +235,10 @@ def _cmd_network(args: argparse.Namespace) -> int:
         f"{rep['repair_connectors']:,} gap connectors ({rep['repair_length_km']} km), "
         f"{rep['dropped_islands']} islands dropped ({rep['dropped_island_km']} km)"
     )
+    print(
+        f"  of those connectors, {rep.get('detour_connectors', 0):,} "
+        f"({rep.get('detour_length_km', 0.0)} km) close long detours inside one component"
+    )
     print(f"  parameters: {json.dumps(rep['params'], ensure_ascii=False)}")
     return 0
 
