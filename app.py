@@ -38,6 +38,10 @@ TEXT: dict[str, dict[str, str]] = {
         "computing": "Computing coverage…", "scenario_file": "Scenario file (.toml)",
         "problems": "rows rejected", "ok_rows": "valid facilities",
         "description": "Description",
+        "suggest": "Suggest sites (plan quotas)",
+        "suggest_help": "walk15: Table 2's 32 sites; EMS: 5 substations on the corridors. "
+        "Proposals are added as planned sites you can move, remove or undo.",
+        "suggesting": "Placing sites (exact MCLP, PuLP/CBC)…",
     },
     "zh": {
         "title": "闵行区医疗卫生设施覆盖规划",
@@ -56,6 +60,10 @@ TEXT: dict[str, dict[str, str]] = {
         "computing": "正在计算覆盖……", "scenario_file": "情景文件（.toml）",
         "problems": "行有误", "ok_rows": "个有效设施",
         "description": "说明",
+        "suggest": "按规划配额建议选址",
+        "suggest_help": "步行15分钟：表2的32个站点；急救：沿三纵四横5个分站。"
+        "建议站点作为规划站点加入，可移动、删除或撤销。",
+        "suggesting": "正在选址（精确最大覆盖模型，PuLP/CBC）……",
     },
 }  # fmt: skip
 
@@ -131,6 +139,9 @@ def sidebar() -> dict[str, Any]:
         )
         if mode == "remove" and st.sidebar.button(t("removed"), key="remove_button"):
             act(lambda: ed.remove_site(choice["site"]))
+    if st.sidebar.button(t("suggest"), key="suggest", help=t("suggest_help")):
+        with st.spinner(t("suggesting")):
+            act(lambda: ed.suggest(std))
     if st.sidebar.button(t("undo"), key="undo"):
         act(lambda: ed.undo() or st.sidebar.info(t("nothing")))
     for change in reversed(ed.history[-5:]):

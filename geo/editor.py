@@ -118,6 +118,41 @@ class ScenarioEditor:
             facilities_source=f"scenario {self.name} with {len(self.history)} edits",
         )
 
+    def suggest(self, standard: str, *, quota: Any = "plan", n_sites: int = 5) -> list[str]:
+        """Run the suggestion engine on the current sites and add its proposals as edits.
+
+        ``walk15``: new community sites with ``quota`` (``"plan"`` = Table 2, or N). EMS
+        standards: ``n_sites`` ambulance substations on the corridors (maximal coverage). Each
+        proposal becomes a planned site ``placed_by="suggested"`` that the planner can move or
+        remove (and undo). Returns the new ids.
+        """
+        from geo import optimize
+
+        std = self.standards[standard]
+        net = self.networks.get(std.mode)
+        if std.name == "walk15":
+            sug = optimize.suggest_sites(std, self.facilities(), self.population, network=net,
+                                         quota=quota)  # fmt: skip
+        elif net is not None:
+            sug = optimize.suggest_substations(
+                std, self.facilities(), self.population, network=net,
+                objective="max_coverage", n_sites=n_sites, require_subdistricts="none",
+            )  # fmt: skip
+        else:
+            msg = f"suggestion needs a network standard; {standard} is a straight-line radius"
+            raise ScenarioError(msg)
+        method = f"{sug.method}, {sug.objective_kind}, {std.name}, status {sug.solver_status}"
+        return [
+            self.add_site(
+                float(r.lon),
+                float(r.lat),
+                facility_type=str(r.type),
+                placed_by="suggested",
+                method=method,
+            )
+            for r in sug.sites.itertuples()
+        ]
+
     def selected_isochrone(self, standard: str, facility_id: str) -> gpd.GeoDataFrame:
         """One facility's reach polygon (WGS-84); empty if the standard does not count it."""
         session = self.session(standard)

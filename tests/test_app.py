@@ -65,3 +65,11 @@ def test_save_as_new_scenario_refuses_to_overwrite(at, tmp_path, monkeypatch):
     assert (tmp_path / "my_plan.toml").exists()
     saved = scenarios.load_scenario(tmp_path / "my_plan.toml")
     assert saved.base == "baseline" and saved.edits == ()
+
+
+def test_suggest_sites_adds_the_plan_quota_as_editable_sites(at):
+    at.button(key="suggest").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert metric(at, "计入设施数") == "49"  # 17 + Table 2's 32
+    at.button(key="undo").click().run()
+    assert metric(at, "计入设施数") == "48"
