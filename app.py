@@ -38,6 +38,7 @@ TEXT: dict[str, dict[str, str]] = {
         "computing": "Computing coverage…", "scenario_file": "Scenario file (.toml)",
         "problems": "rows rejected", "ok_rows": "valid facilities",
         "description": "Description",
+        "show_reach": "— select a site to show its reach —",
         "suggest": "Suggest sites (plan quotas)",
         "suggest_help": "walk15: Table 2's 32 sites; EMS: 5 substations on the corridors. "
         "Proposals are added as planned sites you can move, remove or undo.",
@@ -60,6 +61,7 @@ TEXT: dict[str, dict[str, str]] = {
         "computing": "正在计算覆盖……", "scenario_file": "情景文件（.toml）",
         "problems": "行有误", "ok_rows": "个有效设施",
         "description": "说明",
+        "show_reach": "— 选择站点以显示其可达范围 —",
         "suggest": "按规划配额建议选址",
         "suggest_help": "步行15分钟：表2的32个站点；急救：沿三纵四横5个分站。"
         "建议站点作为规划站点加入，可移动、删除或撤销。",
@@ -131,12 +133,14 @@ def sidebar() -> dict[str, Any]:
                 (facilities.FACILITY_TYPES[c].name_zh, facilities.FACILITY_TYPES[c].name_en)
             ),
         )  # fmt: skip
-    if mode in ("move", "remove"):
+    if mode in ("inspect", "move", "remove"):
         sites = ed.facilities()
         labels = {str(r.id): f"{r.name} ({r.type})" for r in sites.itertuples()}
+        options = ([""] if mode == "inspect" else []) + list(labels)
         choice["site"] = st.sidebar.selectbox(
-            t("site"), list(labels), key="site", format_func=lambda i: labels[i]
-        )
+            t("site"), options, key=f"site_{mode}",
+            format_func=lambda i: labels.get(i, t("show_reach")),
+        ) or None  # fmt: skip
         if mode == "remove" and st.sidebar.button(t("removed"), key="remove_button"):
             act(lambda: ed.remove_site(choice["site"]))
     if st.sidebar.button(t("suggest"), key="suggest", help=t("suggest_help")):
@@ -264,15 +268,16 @@ def main() -> None:
         view = geo_editor.editor_view(ed, choice["standard"])
     headline(view)
     selected = None
-    if choice["mode"] in ("move", "remove") and choice.get("site"):
+    if choice.get("site"):
         selected = ed.selected_isochrone(choice["standard"], choice["site"])
     sources = maps.sources_for(ed.sources(choice["standard"]))
     fmap = maps.coverage_map(
-        table=view.table, subdistricts=ed.session(choice["standard"]).part.to_crs(4326),
+        table=view.table, subdistricts=view.subdistricts,
         covered=view.covered, blind_spots=view.blind_spots, facilities=view.facilities,
         standard_label=label_of(view.standard, st.session_state["lang"]),
         sources=sources, basemap=choice["basemap"], lang=st.session_state["lang"],
         corridors=corridors(), gained=view.gained, lost=view.lost, selected=selected,
+        ems_covered=geo_editor.ems_reach(ed),
         counted_types=view.standard.facility_types,
     )  # fmt: skip
     if choice["mode"] in ("add", "move"):

@@ -333,6 +333,7 @@ class EditorView:
     lost: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     reference: str  # what the deltas compare against
+    subdistricts: gpd.GeoDataFrame  # the (disjoint) units, WGS-84, for the map
 
 
 _DELTA_COLUMNS = ("covered_km2", "area_share", "covered_residents", "resident_share", "facilities")
@@ -370,7 +371,21 @@ def editor_view(editor: ScenarioEditor, standard: str) -> EditorView:
         standard=session.standard, table=table, deltas=deltas, covered=session.covered(),
         blind_spots=session.blind_spots(), gained=_pieces(gained, part), lost=_pieces(lost, part),
         facilities=editor.facilities(), reference=label,
+        subdistricts=_wgs84_units(part),
     )  # fmt: skip
+
+
+def _wgs84_units(part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return part.drop(columns="area_km2").to_crs(settings.wgs84_crs)
+
+
+def ems_reach(editor: ScenarioEditor, standard: str = "ems_time") -> gpd.GeoDataFrame | None:
+    """The covered area of an EMS standard (WGS-84) for the map's "ambulance reach" layer, or
+    None if the scenario does not run it or counts no facility for it."""
+    if standard not in editor.standards:
+        return None
+    session = editor.session(standard)
+    return None if session.merged.is_empty else session.covered()
 
 
 def _pieces(geom: shapely.Geometry, part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
