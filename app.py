@@ -39,6 +39,8 @@ TEXT: dict[str, dict[str, str]] = {
         "problems": "rows rejected", "ok_rows": "valid facilities",
         "description": "Description",
         "show_reach": "— select a site to show its reach —",
+        "curve": "Marginal value of each extra station (walk15)",
+        "curve_run": "Compute: residents covered against 1..32 new sites",
         "suggest": "Suggest sites (plan quotas)",
         "suggest_help": "walk15: Table 2's 32 sites; EMS: 5 substations on the corridors. "
         "Proposals are added as planned sites you can move, remove or undo.",
@@ -62,6 +64,8 @@ TEXT: dict[str, dict[str, str]] = {
         "problems": "行有误", "ok_rows": "个有效设施",
         "description": "说明",
         "show_reach": "— 选择站点以显示其可达范围 —",
+        "curve": "每增加一个站点的边际效益（步行15分钟）",
+        "curve_run": "计算：新增1至32个站点时的覆盖人口",
         "suggest": "按规划配额建议选址",
         "suggest_help": "步行15分钟：表2的32个站点；急救：沿三纵四横5个分站。"
         "建议站点作为规划站点加入，可移动、删除或撤销。",
@@ -292,6 +296,16 @@ def main() -> None:
         for key, value in sources.items():
             st.markdown(f"**{key}**: {value}")
         st.json(ed.sources(choice["standard"]), expanded=False)
+    with st.expander(t("curve")):
+        if st.button(t("curve_run"), key="curve_run"):
+            with st.spinner(t("suggesting")):
+                try:
+                    curve = ed.coverage_curve()
+                except GeoError as exc:
+                    st.error(str(exc))
+                else:
+                    st.line_chart(curve, x="n_sites", y="residents_covered")
+                    st.dataframe(curve, hide_index=True, key="curve_table")
     downloads(choice)
 
 

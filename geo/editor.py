@@ -153,6 +153,20 @@ class ScenarioEditor:
             for r in sug.sites.itertuples()
         ]
 
+    def coverage_curve(self, n_max: int = 32) -> pd.DataFrame:
+        """Residents covered within a 15-minute walk against 0..n_max new sites (greedy order,
+        current sites fixed): the marginal value of each extra station, for a chart."""
+        from geo import optimize
+
+        std = self.standards.get("walk15")
+        if std is None:
+            msg = "this scenario does not run walk15; the curve is for new community sites"
+            raise ScenarioError(msg)
+        return optimize.coverage_curve(
+            std, self.facilities(), self.population, network=self.networks.get("walk"),
+            n_max=n_max,
+        )  # fmt: skip
+
     def selected_isochrone(self, standard: str, facility_id: str) -> gpd.GeoDataFrame:
         """One facility's reach polygon (WGS-84); empty if the standard does not count it."""
         session = self.session(standard)

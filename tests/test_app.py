@@ -73,3 +73,12 @@ def test_suggest_sites_adds_the_plan_quota_as_editable_sites(at):
     assert metric(at, "计入设施数") == "49"  # 17 + Table 2's 32
     at.button(key="undo").click().run()
     assert metric(at, "计入设施数") == "48"
+
+
+def test_coverage_curve_chart(at):
+    at.button(key="curve_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(df.value for df in at.dataframe if "n_sites" in df.value.columns)
+    assert table["n_sites"].tolist()[:3] == [0, 1, 2]
+    covered = table["residents_covered"].tolist()
+    assert covered == sorted(covered)  # each extra site covers at least as many residents
