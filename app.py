@@ -141,9 +141,10 @@ def sidebar() -> dict[str, Any]:
         sites = ed.facilities()
         labels = {str(r.id): f"{r.name} ({r.type})" for r in sites.itertuples()}
         options = ([""] if mode == "inspect" else []) + list(labels)
+        placeholder = t("show_reach")
         choice["site"] = st.sidebar.selectbox(
             t("site"), options, key=f"site_{mode}",
-            format_func=lambda i: labels.get(i, t("show_reach")),
+            format_func=lambda i: labels.get(i, placeholder),
         ) or None  # fmt: skip
         if mode == "remove" and st.sidebar.button(t("removed"), key="remove_button"):
             act(lambda: ed.remove_site(choice["site"]))

@@ -142,16 +142,17 @@ class ScenarioEditor:
             msg = f"suggestion needs a network standard; {standard} is a straight-line radius"
             raise ScenarioError(msg)
         method = f"{sug.method}, {sug.objective_kind}, {std.name}, status {sug.solver_status}"
-        return [
-            self.add_site(
-                float(r.lon),
-                float(r.lat),
-                facility_type=str(r.type),
-                placed_by="suggested",
-                method=method,
-            )
-            for r in sug.sites.itertuples()
-        ]
+        ids = []
+        for r in sug.sites.itertuples():
+            label = FACILITY_TYPES[str(r.type)].name_zh
+            ids.append(
+                self.add_site(
+                    float(r.lon), float(r.lat), facility_type=str(r.type),
+                    name=f"{r.subdistrict_zh} 建议{label} {self._counter + 1}",
+                    placed_by="suggested", method=method,
+                )
+            )  # fmt: skip
+        return ids
 
     def coverage_curve(self, n_max: int = 32) -> pd.DataFrame:
         """Residents covered within a 15-minute walk against 0..n_max new sites (greedy order,
