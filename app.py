@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo import editor as geo_editor
-from geo import export, facilities, maps, plan, scenarios
+from geo import export, facilities, geocoding, maps, plan, scenarios
 from geo._errors import GeoError
 
 APP_DIR = Path(__file__).resolve().parent
@@ -24,7 +24,8 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "Minhang health facility coverage planner",
         "scenario": "Scenario", "standard": "Standard", "basemap": "Basemap",
         "basemaps": "none (offline)|OpenStreetMap|AMap 高德 (GCJ-02)",
-        "mode": "Map clicks", "modes": "inspect|add a site|move a site|remove a site",
+        "mode": "Map clicks",
+        "modes": "inspect|add a site|move a site|remove a site|re-pin a geocoded address",
         "type": "Type of the new site", "site": "Site", "undo": "Undo last edit",
         "save": "Save as a new scenario", "name": "Scenario name",
         "overwrite": "Replace if it exists",
@@ -39,6 +40,10 @@ TEXT: dict[str, dict[str, str]] = {
         "problems": "rows rejected", "ok_rows": "valid facilities",
         "description": "Description",
         "show_reach": "— select a site to show its reach —",
+        "geocode": "Geocode an address list (CSV/Excel)",
+        "geocoded": "addresses placed", "to_review": "to review",
+        "repin": "Address to re-pin (click its true place)", "no_flagged": "nothing to re-pin",
+        "geocoded_csv": "Geocoded table (CSV)",
         "curve": "Marginal value of each extra station (walk15)",
         "curve_run": "Compute: residents covered against 1..32 new sites",
         "suggest": "Suggest sites (plan quotas)",
@@ -50,7 +55,7 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "闵行区医疗卫生设施覆盖规划",
         "scenario": "情景", "standard": "标准", "basemap": "底图",
         "basemaps": "无（离线）|OpenStreetMap|高德地图（GCJ-02）",
-        "mode": "地图点击", "modes": "查看|新增站点|移动站点|删除站点",
+        "mode": "地图点击", "modes": "查看|新增站点|移动站点|删除站点|重新定位地址",
         "type": "新站点类型", "site": "站点", "undo": "撤销上一步",
         "save": "另存为新情景", "name": "情景名称", "overwrite": "同名时覆盖",
         "saved": "已保存", "residents": "居民覆盖率", "area": "面积覆盖率",
@@ -64,6 +69,10 @@ TEXT: dict[str, dict[str, str]] = {
         "problems": "行有误", "ok_rows": "个有效设施",
         "description": "说明",
         "show_reach": "— 选择站点以显示其可达范围 —",
+        "geocode": "地址解析（CSV/Excel 地址清单）",
+        "geocoded": "个地址已定位", "to_review": "个待核查",
+        "repin": "需重新定位的地址（在地图上点击其实际位置）", "no_flagged": "没有待核查的地址",
+        "geocoded_csv": "地址解析结果（CSV）",
         "curve": "每增加一个站点的边际效益（步行15分钟）",
         "curve_run": "计算：新增1至32个站点时的覆盖人口",
         "suggest": "按规划配额建议选址",
@@ -74,7 +83,7 @@ TEXT: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 BASEMAP_KEYS = ("none", "osm", "amap")
-MODE_KEYS = ("inspect", "add", "move", "remove")
+MODE_KEYS = ("inspect", "add", "move", "remove", "repin")
 
 
 def t(key: str) -> str:
@@ -155,8 +164,16 @@ def sidebar() -> dict[str, Any]:
         act(lambda: ed.undo() or st.sidebar.info(t("nothing")))
     for change in reversed(ed.history[-5:]):
         st.sidebar.caption(change.describe())
+    if mode == "repin":
+        flagged = st.session_state["geocoded"].flagged() if "geocoded" in st.session_state else []
+        if flagged:
+            shown = {f"{a} ({s or '—'})": (a, s) for a, s in flagged}
+            choice["repin"] = shown[st.sidebar.selectbox(t("repin"), list(shown), key="repin")]
+        else:
+            st.sidebar.info(t("no_flagged"))
     save_box(ed)
     upload_box()
+    geocode_box()
     return choice
 
 
@@ -207,6 +224,38 @@ def upload_box() -> None:
             )  # fmt: skip
 
 
+def geocode_box() -> None:
+    """Geocode an uploaded address list offline; flagged rows are re-pinned by clicking."""
+    with st.sidebar.expander(t("geocode")):
+        up = st.file_uploader("CSV / Excel", type=["csv", "xlsx", "xls"], key="geocode_upload")
+        if up is None:
+            return
+        if st.session_state.get("geocode_file") != (up.name, up.size):
+            st.session_state["geocode_file"] = (up.name, up.size)
+            st.session_state["geocode_bytes"] = up.getvalue()
+            regeocode()
+        result = st.session_state.get("geocoded")
+        if result is not None:
+            st.write(f"{len(result.table)} {t('geocoded')}; {result.review_count} {t('to_review')}")
+            st.download_button(
+                t("geocoded_csv"), result.csv_bytes(), key="dl_geocoded",
+                file_name=f"{export.safe_stem(Path(up.name).stem)}_geocoded.csv", mime="text/csv",
+            )  # fmt: skip
+
+
+def regeocode() -> None:
+    """(Re-)geocode the uploaded list; manual overrides (re-pinned addresses) always win."""
+    name, _ = st.session_state["geocode_file"]
+    path = geocoding.default_overrides_path()
+    try:
+        st.session_state["geocoded"] = geocoding.geocode_upload(
+            name, st.session_state["geocode_bytes"], overrides=path if path.exists() else {}
+        )
+    except GeoError as exc:
+        st.session_state.pop("geocoded", None)
+        st.session_state["error"] = str(exc)
+
+
 def headline(view: geo_editor.EditorView) -> None:
     """District figures against the plan's."""
     district = view.table.iloc[-1]
@@ -238,6 +287,14 @@ def handle_click(choice: dict[str, Any], clicked: dict[str, float] | None) -> No
         st.rerun()
     elif choice["mode"] == "move":
         act(lambda: ed.move_site(choice["site"], lon, lat))
+        st.rerun()
+    elif choice["mode"] == "repin" and choice.get("repin"):
+        address, sub = choice["repin"]
+        act(lambda: geocoding.add_override(
+            geocoding.default_overrides_path(), address, lon, lat, subdistrict=sub,
+            note="re-pinned on the map",
+        ))  # fmt: skip
+        regeocode()
         st.rerun()
 
 
@@ -283,9 +340,11 @@ def main() -> None:
         sources=sources, basemap=choice["basemap"], lang=st.session_state["lang"],
         corridors=corridors(), gained=view.gained, lost=view.lost, selected=selected,
         ems_covered=geo_editor.ems_reach(ed),
+        geocoded=geocoding.geocoded_points(st.session_state["geocoded"])
+        if "geocoded" in st.session_state else None,
         counted_types=view.standard.facility_types,
     )  # fmt: skip
-    if choice["mode"] in ("add", "move"):
+    if choice["mode"] in ("add", "move", "repin"):
         st.info(f"{t('click_hint')} {t('modes').split('|')[MODE_KEYS.index(choice['mode'])]}")
     out = st_folium(fmap, key="map", height=620, use_container_width=True,
                     returned_objects=["last_clicked"])  # fmt: skip

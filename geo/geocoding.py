@@ -1722,6 +1722,23 @@ class GeocodedTable:
     review_count: int
     cache_hits: int = 0
     overrides_used: int = 0
+    address_column: str = "address"
+    subdistrict_column: str | None = None
+
+    def flagged(self) -> list[tuple[str, str | None]]:
+        """(address, subdistrict) of every distinct row flagged for review, in table order."""
+        rows = self.table[self.table["review"].astype(bool)]
+        out: list[tuple[str, str | None]] = []
+        for rec in rows.to_dict("records"):
+            sub = rec.get(self.subdistrict_column) if self.subdistrict_column else None
+            key = (_cell(rec[self.address_column]), _cell(sub).strip() or None)
+            if key not in out:
+                out.append(key)
+        return out
+
+    def csv_bytes(self) -> bytes:
+        """The table as CSV in UTF-8 with BOM (for a download button)."""
+        return self.table.to_csv(index=False).encode("utf-8-sig")
 
     def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the table as ``.csv`` (UTF-8 with BOM, opens in Excel) or ``.xlsx``.
@@ -1886,6 +1903,7 @@ def geocode_table(
         table=df, provider=chosen.name, level_counts=counts,
         review_count=int(df["review"].sum()), cache_hits=lookup.cache_hits,
         overrides_used=int((df["provider"] == "manual").sum()),
+        address_column=address_col, subdistrict_column=sub_col,
     )  # fmt: skip
     logger.info("geocoded %d rows of %s with %s: %s", len(df), name, chosen.name, counts)
     return out
@@ -2118,3 +2136,29 @@ def _evaluation(
         baseline_p90_error_m=None if baseline is None else stat(baseline, 90),
         skipped=skipped, provider=provider, table=table,
     )  # fmt: skip
+
+
+def default_overrides_path() -> Path:
+    """The overrides file the app writes re-pinned addresses to (in the cache folder)."""
+    return settings.resolve_cache_folder() / OVERRIDES_FILE_NAME
+
+
+def geocode_upload(file_name: str, data: bytes, **kwargs: Any) -> GeocodedTable:
+    """:func:`geocode_table` for an uploaded CSV/Excel file (its name and bytes)."""
+    import tempfile
+
+    suffix = Path(file_name).suffix.lower()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        frame = read_table(path)
+    return geocode_table(frame, **kwargs)
+
+
+def geocoded_points(result: GeocodedTable) -> gpd.GeoDataFrame:
+    """The located rows of a geocoded table as WGS-84 points (for a map layer)."""
+    tab = result.table
+    located = tab[tab["lon"].notna() & tab["lat"].notna()]
+    return gpd.GeoDataFrame(
+        located, geometry=gpd.points_from_xy(located["lon"], located["lat"]), crs=settings.wgs84_crs
+    )

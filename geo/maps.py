@@ -55,6 +55,7 @@ LABELS: dict[str, dict[str, str]] = {
         "area": "area covered", "legend": "Legend", "source": "Sources",
         "type": "type", "status": "status", "subdistrict": "subdistrict",
         "planned_note": "black dashed ring = planned site; faded = not counted by this standard",
+        "geocoded": "Geocoded addresses (red = to review)",
     },
     "zh": {
         "subdistricts": "街镇（居民覆盖率）",
@@ -65,6 +66,7 @@ LABELS: dict[str, dict[str, str]] = {
         "area": "面积覆盖率", "legend": "图例", "source": "数据来源",
         "type": "类型", "status": "状态", "subdistrict": "街镇",
         "planned_note": "黑色虚线圈 = 规划站点；淡色 = 本标准不计入",
+        "geocoded": "地址解析结果（红色 = 待核查）",
     },
 }  # fmt: skip
 
@@ -147,6 +149,7 @@ def coverage_map(
     lost: gpd.GeoDataFrame | None = None,
     selected: gpd.GeoDataFrame | None = None,
     counted_types: tuple[str, ...] = (),
+    geocoded: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """A folium map with every layer, a layer control, a legend with units and sources.
 
@@ -174,6 +177,8 @@ def coverage_map(
     if corridors is not None and not corridors.empty:
         _corridor_layer(m, _to_display(corridors, basemap, simplify_m=5), text["corridors"])
     _facility_layer(m, _to_display(facilities, basemap, simplify_m=0), text, lang, counted_types)
+    if geocoded is not None and not geocoded.empty:
+        _geocoded_layer(m, _to_display(geocoded, basemap, simplify_m=0), text["geocoded"])
     folium.LayerControl(collapsed=False).add_to(m)
     _Legend(text, standard_label, sources, lang).add_to(m)
     _Attribution(OSM_ATTRIBUTION).add_to(m)
@@ -273,6 +278,19 @@ def _facility_layer(
             fill=True, fill_color=colour, fill_opacity=0.95 if counted else 0.4,
             tooltip=f"{row.name} ({type_label})",
             popup=folium.Popup(popup, max_width=300),
+        ).add_to(group)  # fmt: skip
+    group.add_to(m)
+
+
+def _geocoded_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str) -> None:
+    """Geocoded addresses: red = flagged for review, green = accepted, blue = manual."""
+    group = folium.FeatureGroup(name=name)
+    for row in gdf.itertuples():
+        colour = "#1565c0" if row.provider == "manual" else ("#d50000" if row.review else "#2e7d32")
+        folium.CircleMarker(
+            location=(row.geometry.y, row.geometry.x), radius=5, color="#000000", weight=1,
+            fill=True, fill_color=colour, fill_opacity=0.9,
+            tooltip=f"{row.matched or ''} · {row.match_level} · {row.confidence:.2f}",
         ).add_to(group)  # fmt: skip
     group.add_to(m)
 

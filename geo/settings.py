@@ -29,8 +29,11 @@ data_folder: Path | None = None
 #: Default data folder: the Minhang data pack beside the repository.
 DEFAULT_DATA_FOLDER: Path = REPO_ROOT.parent / "shared" / "minhang"
 
-#: Where built networks and reach tables are cached (keyed by a hash of their inputs).
+#: Where built networks, geocoding results and overrides are kept (``$GEO_CACHE_DIR`` wins).
 cache_folder: Path = REPO_ROOT / ".cache"
+
+#: Environment variable that moves the cache folder (tests, shared servers).
+CACHE_ENV_VAR = "GEO_CACHE_DIR"
 
 #: Walking speed; GB 50180-2018 reads the 15-minute life circle as 800-1,000 m, i.e. 4 km/h.
 walk_speed_kmh: float = 4.0
@@ -78,8 +81,8 @@ def data_file(relative: str) -> Path:
 
 
 def resolve_cache_folder() -> Path:
-    """Return the cache folder, creating it if needed."""
-    folder = Path(cache_folder).expanduser()
+    """Return the cache folder (``$GEO_CACHE_DIR`` if set), creating it if needed."""
+    folder = Path(os.environ.get(CACHE_ENV_VAR) or cache_folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -35,7 +35,10 @@ def _free_port() -> int:
 def app_url(pack, tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "log.txt"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cache = tmp_path_factory.mktemp("cache")
+    for built in (ROOT / ".cache").glob("network-*.pickle"):  # reuse built networks, not overrides
+        (cache / built.name).symlink_to(built)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GEO_CACHE_DIR": str(cache)}
     with log.open("w") as fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
@@ -129,4 +132,32 @@ def test_add_a_site_by_clicking_and_download(app_url, browser, tmp_path):
     district = table.set_index("code").loc["310112"]
     assert district["facilities"] == 18
     assert "闵行区" in set(table["name_zh"])
+    page.close()
+
+
+def test_geocode_a_list_and_re_pin_a_flagged_address(app_url, browser, tmp_path):
+    addresses = tmp_path / "sites.csv"
+    addresses.write_text(
+        "地址,街镇\n七宝镇 漕宝路 1500号,七宝镇\n某某新村,颛桥镇\n", encoding="utf-8"
+    )
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url, timeout=60_000)
+    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    page.get_by_text("Geocode an address list (CSV/Excel)").click()
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="CSV / Excel").last
+    uploader.locator('input[type="file"]').set_input_files(str(addresses))
+    page.wait_for_selector("text=2 addresses placed; 1 to review", timeout=60_000)
+    page.get_by_text("re-pin a geocoded address", exact=True).click()
+    page.wait_for_selector("text=Address to re-pin", timeout=60_000)
+    leaflet = page.frame_locator('[data-testid="stCustomComponentV1"]').first.locator(
+        ".leaflet-container"
+    )
+    leaflet.wait_for(timeout=60_000)
+    time.sleep(1.5)
+    box = leaflet.bounding_box()
+    assert box is not None
+    leaflet.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.6})
+    page.wait_for_selector("text=2 addresses placed; 0 to review", timeout=60_000)
     page.close()
