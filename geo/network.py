@@ -522,8 +522,8 @@ def network_from_osm_file(
     OSM XML is read with ``osmnx.graph_from_xml`` (bidirectional for walk), filtered to the
     mode's classes (``access=private`` and, for walk, ``foot=no`` dropped), then simplified.
     GraphML is read with ``osmnx.load_graphml`` and filtered the same way. OSM topology is
-    already noded, so nothing is repaired; islands are still dropped. ``.pbf`` is not read
-    (no dependency-free reader): convert it first with ``osmium cat FILE.pbf -o FILE.osm``.
+    already noded, so nothing is repaired; islands are still dropped. ``.pbf`` is converted to
+    OSM XML with pyosmium (in a temporary folder) and then read like ``.osm``.
 
     Parameters
     ----------
@@ -548,7 +548,7 @@ def network_from_osm_file(
     Raises
     ------
     InputFileError
-        Missing, empty, unreadable or ``.pbf`` file.
+        Missing, empty or unreadable file.
     NetworkError
         No roads left for the mode.
     """
@@ -564,18 +564,13 @@ def network_from_osm_file(
     )
     suffix = path.suffix.lower()
     if suffix == ".pbf":
-        msg = (
-            f"{path}: OSM PBF files cannot be read without an extra dependency. Convert it to OSM "
-            f"XML first, e.g. `osmium cat {path.name} -o {path.stem}.osm` (osmium-tool) or "
-            f"`osmconvert {path.name} -o={path.stem}.osm`, then load the .osm file."
-        )
-        raise InputFileError(msg)
-    if suffix == ".graphml":
+        G = _graph_from_pbf(path, mode=mode, simplify=simplify)
+    elif suffix == ".graphml":
         G = _graph_from_graphml(path)
     elif suffix in (".osm", ".xml"):
         G = _graph_from_xml(path, mode=mode, simplify=simplify)
     else:
-        msg = f"{path}: not an OSM file; expected one of .osm, .xml, .graphml (or .pbf to convert)"
+        msg = f"{path}: not an OSM file; expected one of .osm, .xml, .pbf, .graphml"
         raise InputFileError(msg)
     label = source or f"{path.name} (OSM file)"
     date = source_date or _osm_file_date(path)
@@ -1834,6 +1829,24 @@ class _ExtraWayTags:
 
     def __exit__(self, *exc: object) -> None:
         ox.settings.useful_tags_way = self._saved
+
+
+def _graph_from_pbf(path: Path, *, mode: str, simplify: bool) -> nx.MultiDiGraph:
+    """Read an OSM PBF file: pyosmium writes it out as OSM XML, which osmnx then reads."""
+    import tempfile
+
+    import osmium
+
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = Path(tmp) / f"{path.stem}.osm"
+        try:
+            with osmium.SimpleWriter(str(xml)) as writer:
+                for obj in osmium.FileProcessor(str(path)):
+                    writer.add(obj)
+        except RuntimeError as exc:
+            msg = f"{path}: cannot read the OSM PBF file: {exc}"
+            raise InputFileError(msg) from exc
+        return _graph_from_xml(xml, mode=mode, simplify=simplify)
 
 
 def _graph_from_xml(path: Path, *, mode: str, simplify: bool) -> nx.MultiDiGraph:

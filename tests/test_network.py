@@ -705,7 +705,7 @@ def test_bad_files(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="road file not found"):
         network_from_file(tmp_path / "missing.geojson", mode="walk")
     for name, match in [
-        ("roads.pbf", "osmium cat roads.pbf -o roads.osm"),
+        ("roads.pbf", "cannot read the OSM PBF file"),
         ("roads.csv", "unknown road file type"),
     ]:
         path = tmp_path / name
@@ -759,3 +759,19 @@ def test_network_from_polygon_downloads_osm() -> None:
     net = network_from_polygon(box, mode="walk", min_island_meters=0)
     assert net.report.nodes > 10 and net.report.source.startswith("OpenStreetMap")
     assert all(net.G.has_edge(v, u) for u, v in net.G.edges())
+
+
+def test_osm_pbf_reads_like_the_xml(osm_fixture: Path, tmp_path: Path) -> None:
+    """The fixture written as PBF with pyosmium (an independent writer) loads to the same graph."""
+    import osmium
+
+    pbf = tmp_path / "shanghai_center.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(osm_fixture)):
+            writer.add(obj)
+    from_xml = network_from_osm_file(osm_fixture, mode="drive")
+    from_pbf = network_from_file(pbf, mode="drive")
+    assert from_pbf.report.nodes == from_xml.report.nodes > 0
+    assert from_pbf.report.edges == from_xml.report.edges
+    assert from_pbf.report.length_km == pytest.approx(from_xml.report.length_km)
+    assert set(from_pbf.G.nodes) == set(from_xml.G.nodes)
