@@ -419,19 +419,13 @@ def open_editor(
     progress: Any = None,
 ) -> ScenarioEditor:
     """Resolve a scenario, load its population and networks, and return an editor on it."""
-    from geo.population import load_population
-    from geo.scenarios import resolve, scenario_networks, standards_of
+    from geo.scenarios import resolve, scenario_inputs
 
-    say = progress or (lambda _m: None)
     resolved = (
         scenario if isinstance(scenario, ResolvedScenario) else resolve(scenario, folder=folder)
     )
     params = resolved.parameters
-    stds = standards_of(params)
-    say(f"loading population ({params['population']})")
-    pop = load_population(params["population"])
-    say(f"loading networks ({params['network']})")
-    nets = scenario_networks(params, {str(s.mode) for s in stds} - {"none"})
+    stds, pop, nets = scenario_inputs(resolved, progress=progress)
     return ScenarioEditor(
         resolved, population=pop, networks=nets, standards=stds,
         buffer_meters=params["buffer_meters"], max_snap_meters=params["max_snap_meters"],

@@ -624,6 +624,31 @@ def scenario_networks(params: Mapping[str, Any], modes: set[str]) -> dict[str, N
     return nets
 
 
+def scenario_inputs(
+    resolved: ResolvedScenario,
+    *,
+    networks: Mapping[str, Network] | None = None,
+    population: Population | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[Standard], Population, dict[str, Network]]:
+    """The standards, population and networks a resolved scenario's parameters ask for.
+
+    ``networks`` and ``population`` replace what the parameters name when given.
+    """
+    say = progress or (lambda _m: None)
+    params = resolved.parameters
+    stds = standards_of(params)
+    say(f"loading population ({params['population']}) and networks ({params['network']})")
+    try:
+        pop = population or load_population(params["population"])
+    except (InputFileError, UnknownSubdistrictError) as exc:
+        msg = f"scenario {resolved.scenario.name!r}: parameters.population: {exc}"
+        raise ScenarioError(msg) from exc
+    modes = {str(s.mode) for s in stds} - {"none"}
+    nets = dict(networks) if networks is not None else scenario_networks(params, modes)
+    return stds, pop, nets
+
+
 def population_hash(population: Population) -> str:
     """SHA-256 of the population points (coordinates rounded to 1e-7°) and weights."""
     gdf = population.gdf
@@ -652,15 +677,9 @@ def run_scenario(
         scenario if isinstance(scenario, ResolvedScenario) else resolve(scenario, folder=folder)
     )
     params = resolved.parameters
-    stds = standards_of(params)
-    say(f"loading population ({params['population']}) and networks ({params['network']})")
-    try:
-        pop = population or load_population(params["population"])
-    except (InputFileError, UnknownSubdistrictError) as exc:
-        msg = f"scenario {resolved.scenario.name!r}: parameters.population: {exc}"
-        raise ScenarioError(msg) from exc
-    modes = {str(s.mode) for s in stds} - {"none"}
-    nets = dict(networks) if networks is not None else scenario_networks(params, modes)
+    stds, pop, nets = scenario_inputs(
+        resolved, networks=networks, population=population, progress=say
+    )
     hashes = {
         "scenario": resolved.content_hash,
         "population": population_hash(pop),
