@@ -24,6 +24,15 @@ logger = logging.getLogger("geo")
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _say(msg: str) -> None:
+    print(f"… {msg}", file=sys.stderr)
+
+
+def _progress(args: argparse.Namespace) -> Callable[[str], None] | None:
+    """Progress lines on stderr, unless the command prints JSON."""
+    return None if getattr(args, "json", False) else _say
+
+
 def _print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
@@ -135,7 +144,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     standards = _standards_from_args(args)
     fac = facilities.load_facilities(args.facilities, coords_system=args.coords)
     pop = population.load_population(args.population)
-    say = (lambda msg: print(f"… {msg}", file=sys.stderr)) if not args.json else None
+    say = _progress(args)
     results = coverage.coverage_job(
         standards, facilities=fac, population=pop, network_source=args.network, progress=say,
         buffer_meters=args.buffer, max_snap_meters=args.max_snap,
@@ -179,7 +188,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from geo import bench
 
-    say = (lambda msg: print(f"… {msg}", file=sys.stderr)) if not args.json else None
+    say = _progress(args)
     out = bench.run_bench(repeat=args.repeat, progress=say)
     if args.json:
         _print_json(out)
@@ -246,7 +255,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from geo import coverage, export, scenarios
 
-    say = (lambda msg: print(f"… {msg}", file=sys.stderr)) if not args.json else None
+    say = _progress(args)
     run = scenarios.run_scenario(args.scenario, progress=say)
     name = run.resolved.scenario.name
     written: list[str] = []
@@ -283,7 +292,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from geo import export, scenarios
 
-    say = (lambda msg: print(f"… {msg}", file=sys.stderr)) if not args.json else None
+    say = _progress(args)
     run_a = scenarios.run_scenario(args.a, progress=say)
     run_b = scenarios.run_scenario(args.b, progress=say)
     cmp = scenarios.compare(run_a, run_b)
@@ -329,7 +338,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         args.standard, minutes=args.minutes, km=args.km,
         dispatch_delay_minutes=args.dispatch_delay,
     )  # fmt: skip
-    say = (lambda msg: print(f"… {msg}", file=sys.stderr)) if not args.json else (lambda _m: None)
+    say = _progress(args) or (lambda _m: None)
     fac = facilities.load_facilities(args.facilities, coords_system=args.coords)
     pop = population.load_population(args.population)
     say(f"loading the {std.mode} network ({args.network})")
@@ -467,7 +476,7 @@ def register_suggest(sub: Any) -> None:
 def _cmd_plan_scenario(args: argparse.Namespace) -> int:
     from geo import scenarios
 
-    sc = scenarios.build_plan_2025(progress=lambda msg: print(f"… {msg}", file=sys.stderr))
+    sc = scenarios.build_plan_2025(progress=_say)
     path = scenarios.save_scenario(sc, args.out, overwrite=args.overwrite)
     print(f"wrote {path}: {len(sc.edits)} suggested sites on {sc.base}")
     return 0
@@ -485,7 +494,7 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
     cache = False if args.no_cache else None  # None: cache online providers only
     if args.evaluate is not None:
         return _geocode_evaluate(args, provider, cache)
-    say = (lambda msg: print(f"… {msg}", file=sys.stderr)) if not args.json else None
+    say = _progress(args)
     if say and provider.name != "offline":
         say(f"geocoding with {provider.name} (rate-limited; results cached)")
     result = geocoding.geocode_table(
