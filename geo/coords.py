@@ -16,12 +16,13 @@ every direction, as the GCJ-02 rules say. NaN propagates as NaN, without warning
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, overload
+from typing import Literal, cast, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from geo._errors import CoordinateError
+from geo._validate import coord_system
 
 __all__ = [
     "CRS_NAMES",
@@ -50,14 +51,6 @@ BD_X_PI = np.pi * 3000.0 / 180.0
 
 #: The canonical coordinate-system names :func:`convert` accepts.
 CRS_NAMES: tuple[CrsName, ...] = ("wgs84", "gcj02", "bd09")
-
-#: Accepted spellings (compared lower-case, with spaces, "-" and "_" removed) → canonical name.
-_CRS_ALIASES: dict[str, CrsName] = {
-    "wgs84": "wgs84",
-    "epsg:4326": "wgs84",
-    "gcj02": "gcj02",
-    "bd09": "bd09",
-}
 
 
 # --- pure numeric core: 1-d float arrays in, 1-d float arrays out, no masking -------------------
@@ -456,12 +449,13 @@ def bd09_to_wgs84(
 
 
 def _crs_name(value: str, *, argument: str) -> CrsName:
-    key = str(value).strip().lower().replace("-", "").replace("_", "").replace(" ", "")
-    if key in _CRS_ALIASES:
-        return _CRS_ALIASES[key]
+    name = coord_system(value)
+    if name is not None:
+        return cast(CrsName, name)
     msg = (
         f"{argument}={value!r} is not a known coordinate system; expected one of "
-        f"{', '.join(CRS_NAMES)} (aliases: WGS-84, EPSG:4326, GCJ-02, BD-09; any case)"
+        f"{', '.join(CRS_NAMES)} (aliases: WGS-84, EPSG:4326, GCJ-02/AMap/高德, BD-09/Baidu/百度; "
+        "any case)"
     )
     raise CoordinateError(msg)
 
