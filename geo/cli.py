@@ -225,6 +225,10 @@ def _cmd_network(args: argparse.Namespace) -> int:
         params["congestion_factor"] = args.congestion
     if args.gap_tolerance is not None:
         params["gap_tolerance_meters"] = args.gap_tolerance
+    for option, key in (("class_column", "road_class_column"), ("name_column", "name_column"),
+                        ("oneway_column", "oneway_column")):  # fmt: skip
+        if getattr(args, option) is not None:
+            params[key] = getattr(args, option)
     if not args.json:
         print(f"… building the {args.mode} network from {args.source}", file=sys.stderr)
     net = network.load_network(args.mode, args.source, use_cache=not args.no_cache, **params)
@@ -607,6 +611,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--walk-speed", type=float, help="km/h (default 4)")
     p.add_argument("--congestion", type=float, help="drive: divide every speed by this (>= 1)")
     p.add_argument("--gap-tolerance", type=float, help="metres: close dangling gaps up to this")
+    p.add_argument(
+        "--class-column", help="road-class column of a centre-line layer (default: highway); "
+        "OSM classes or 快速路/主干路/次干路/支路",
+    )  # fmt: skip
+    p.add_argument("--name-column", help="road-name column of a centre-line layer (default: name)")
+    p.add_argument("--oneway-column", help="one-way column (yes/no/-1) of a centre-line layer")
     p.add_argument("--no-cache", action="store_true", help="rebuild even if cached")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.set_defaults(handler=_cmd_network)

@@ -1037,13 +1037,35 @@ def _oneway_direction(gdf: gpd.GeoDataFrame, column: str | None) -> npt.NDArray[
     return np.asarray([_OSM_ONEWAY.get(str(w).lower(), 0) for w in words], dtype=np.int8)
 
 
+#: Road classes of Chinese planning layers (GB 50220 / CJJ 37, GB 50180) and common English
+#: equivalents → the OSM class used for speeds, walkability and grade separation. Anything else
+#: is kept as written (OSM classes pass through).
+ROAD_CLASS_ALIASES: dict[str, str] = {
+    "高速公路": "motorway", "高速": "motorway", "expressway": "trunk",
+    "快速路": "trunk", "城市快速路": "trunk", "快速干道": "trunk",
+    "匝道": "trunk_link", "ramp": "trunk_link",
+    "主干路": "primary", "主干道": "primary", "arterial": "primary",
+    "次干路": "secondary", "次干道": "secondary", "sub-arterial": "secondary",
+    "collector": "secondary",
+    "支路": "tertiary", "local": "tertiary", "branch": "tertiary",
+    "街坊路": "residential", "小区道路": "residential", "居住区道路": "residential",
+    "内部道路": "service", "步行街": "pedestrian", "人行道": "footway", "步行道": "footway",
+    "绿道": "path", "台阶": "steps",
+}  # fmt: skip
+
+
+def road_class(value: object) -> str:
+    """The OSM road class of a layer's class value (Chinese or English planning classes mapped)."""
+    text = "road" if value is None else str(value).strip().lower()
+    return ROAD_CLASS_ALIASES.get(text, text)
+
+
 def _select_lines(
     gdf: gpd.GeoDataFrame, columns: _Columns, options: _LineOptions, source: str
 ) -> _Lines:
     """Keep the lines the mode may use, with their attributes, projected to metres."""
     classes = np.asarray(
-        [("road" if c is None else c.lower()) for c in _text_column(gdf, columns.road_class)],
-        dtype=object,
+        [road_class(c) for c in _text_column(gdf, columns.road_class)], dtype=object
     )
     if options.mode == "walk":
         keep = ~np.isin(classes, list(WALK_EXCLUDED_CLASSES))
@@ -1088,7 +1110,8 @@ def _check_drive_classes(
         msg = (
             f"{source}: no drive speed for road classes {found}; pass drive_speeds_kmh="
             "{class: km/h} for them, or rename them to OSM classes "
-            f"({', '.join(DRIVE_SPEEDS_KMH)})"
+            f"({', '.join(DRIVE_SPEEDS_KMH)}) or Chinese planning classes "
+            "(快速路, 主干路, 次干路, 支路, ...)"
         )
         raise NetworkError(msg)
 

@@ -775,3 +775,27 @@ def test_osm_pbf_reads_like_the_xml(osm_fixture: Path, tmp_path: Path) -> None:
     assert from_pbf.report.edges == from_xml.report.edges
     assert from_pbf.report.length_km == pytest.approx(from_xml.report.length_km)
     assert set(from_pbf.G.nodes) == set(from_xml.G.nodes)
+
+
+def test_chinese_planning_classes() -> None:
+    """A planning bureau's layer: 快速路 (trunk, grade-separated) over a 支路 it crosses, and a
+    主干路 crossing the 支路 at grade. Speeds follow the mapped OSM classes."""
+    gdf = roads(
+        ("快速路", [(-300, 0), (300, 0)]),
+        ("支路", [(150, -100), (150, 100)]),
+        ("主干路", [(0, 50), (300, 50)]),
+    )
+    net = network_from_lines(gdf, mode="drive", min_island_meters=0, detour_repair=False)
+    G = net.G
+    assert {d["highway"] for *_, d in G.edges(data=True)} == {"trunk", "tertiary", "primary"}
+    # 支路 × 主干路 is noded at (150, 50); 支路 × 快速路 at (150, 0) is not
+    node_at(G, 150, 50)
+    with pytest.raises(AssertionError, match="no node at"):
+        node_at(G, 150, 0)
+    primary = next(d for *_, d in G.edges(data=True) if d["highway"] == "primary")
+    assert primary["travel_time"] == pytest.approx(
+        primary["length"] / (network.DRIVE_SPEEDS_KMH["primary"] / 3.6)
+    )
+    # walk: the 快速路 is excluded like a trunk road
+    walk = network_from_lines(gdf, mode="walk", min_island_meters=0, detour_repair=False)
+    assert "trunk" not in {d["highway"] for *_, d in walk.G.edges(data=True)}
