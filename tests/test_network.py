@@ -738,8 +738,8 @@ def test_bad_parameters() -> None:
         network_from_lines(gdf, detour_factor=0.5)
     with pytest.raises(NetworkError, match=r"detour_repair='yes': expected True or False"):
         network_from_lines(gdf, detour_repair="yes")  # type: ignore[arg-type]
-    with pytest.raises(NetworkError, match=r"no drive speed for road classes '主干路' \(1 lines\)"):
-        network_from_lines(roads(("主干路", [(0, 0), (100, 0)])), mode="drive")
+    with pytest.raises(NetworkError, match=r"no drive speed for road classes '县道' \(1 lines\)"):
+        network_from_lines(roads(("县道", [(0, 0), (100, 0)])), mode="drive")
     with pytest.raises(
         NetworkError, match=r"no walk roads among the road classes found \(motorway\)"
     ):
