@@ -97,6 +97,7 @@ road is a connector or a ramp, which step 4 does not join.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
 import hashlib
 import heapq
@@ -2158,6 +2159,8 @@ def _read_cache(cache_file: Path, key: str) -> Network | None:
     if not isinstance(net, Network) or net.key != key:
         log.warning("cache file %s holds another network; rebuilding it", cache_file)
         return None
+    with contextlib.suppress(OSError):
+        os.utime(cache_file)  # mark as used, so pruning keeps it
     log.info(
         "loaded %s network from cache %s in %.2f s",
         net.mode,
@@ -2167,12 +2170,30 @@ def _read_cache(cache_file: Path, key: str) -> Network | None:
     return net
 
 
+#: Cached networks not used for this many days are deleted when a new one is written (the key
+#: hashes the code too, so every release leaves its predecessors' files behind otherwise).
+CACHE_MAX_AGE_DAYS = 30
+
+
 def _write_cache(cache_file: Path, net: Network) -> None:
     tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
     with tmp.open("wb") as f:
         pickle.dump(net, f, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(cache_file)
     log.info("cached %s network in %s", net.mode, cache_file)
+    _prune_cache(cache_file.parent)
+
+
+def _prune_cache(folder: Path) -> None:
+    """Delete cached networks unused for :data:`CACHE_MAX_AGE_DAYS` (reads refresh the time)."""
+    cutoff = time.time() - CACHE_MAX_AGE_DAYS * 86400
+    for old in folder.glob("network-*.pickle"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+                log.info("removed unused cached network %s", old.name)
+        except OSError as err:  # another process removed or holds it: leave it
+            log.info("could not prune %s: %s", old.name, err)
 
 
 def _tolerance_table(tolerances: Iterable[float] = (0, 10, 20, 30, 40, 50, 60, 80, 100)) -> str:

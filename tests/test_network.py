@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -608,6 +610,24 @@ def test_load_network_reads_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setattr(settings, "walk_speed_kmh", 5.0)
     with pytest.raises(AssertionError, match="rebuilt"):
         load_network("walk")
+
+
+def test_writing_a_cache_prunes_networks_unused_for_30_days(tmp_path: Path) -> None:
+    net = network_from_lines(roads(("residential", [(0, 0), (100, 0)])), min_island_meters=0)
+    stale, recent = tmp_path / "network-walk-old.pickle", tmp_path / "network-drive-new.pickle"
+    other = tmp_path / "geocode-overrides.csv"
+    for path in (stale, recent, other):
+        path.write_bytes(b"x")
+    old = time.time() - (network.CACHE_MAX_AGE_DAYS + 1) * 86400
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    network._write_cache(tmp_path / "network-walk-this.pickle", net)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
+        "geocode-overrides.csv",
+        "network-drive-new.pickle",
+        "network-walk-this.pickle",
+    ]
 
 
 # --- bad inputs ------------------------------------------------------------------------------
