@@ -90,6 +90,7 @@ from geo._errors import (
     RowProblem,
     UnknownSubdistrictError,
 )
+from geo._io import atomic_target
 from geo._validate import match_columns, parse_float, raise_if_problems, read_table
 
 logger = logging.getLogger(__name__)
@@ -1477,18 +1478,14 @@ OVERRIDES_FILE_NAME = "geocode-overrides.csv"
 
 
 def _atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8") -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` through :func:`geo._io.atomic_target` (temporary file, fsync, rename)."""
+    with (
+        atomic_target(path, overwrite=True) as tmp,
+        tmp.open("w", encoding=encoding, newline="") as handle,
+    ):
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 class GeocodeCache:
@@ -1755,14 +1752,11 @@ class GeocodedTable:
         if suffix not in (".csv", ".xlsx"):
             msg = f"{path.name}: cannot write {suffix or 'no suffix'!r}; use .csv or .xlsx"
             raise ExportError(msg)
-        if path.exists() and not overwrite:
-            msg = f"{path} exists; pass overwrite=True to replace it"
-            raise FileExistsError(msg)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".csv":
-            _atomic_write_text(path, self.table.to_csv(index=False), encoding="utf-8-sig")
-        else:
-            self.table.to_excel(path, index=False)
+        with atomic_target(path, overwrite=overwrite) as tmp:
+            if suffix == ".csv":
+                tmp.write_bytes(self.csv_bytes())
+            else:
+                self.table.to_excel(tmp, index=False)
         return path
 
     def summary(self) -> dict[str, Any]:
@@ -2145,7 +2139,6 @@ def default_overrides_path() -> Path:
 
 def geocode_upload(file_name: str, data: bytes, **kwargs: Any) -> GeocodedTable:
     """:func:`geocode_table` for an uploaded CSV/Excel file (its name and bytes)."""
-    import tempfile
 
     suffix = Path(file_name).suffix.lower()
     with tempfile.TemporaryDirectory() as tmp:

@@ -65,6 +65,7 @@ from scipy.spatial.distance import cdist
 
 from geo import boundaries, plan, settings
 from geo._errors import InputFileError, SiteSelectionError
+from geo._io import atomic_target, refuse_existing
 from geo._validate import read_table
 from geo.coverage import DISTRICT_CODE, reach_index, select_facilities
 from geo.facilities import FACILITY_TYPES, FacilityTable, facilities_from_frame
@@ -2198,24 +2199,23 @@ def suggestion_to_files(
              out / f"{stem}_summary.json"]  # fmt: skip
     if curve is not None:
         paths.append(out / f"{stem}_curve.csv")
-    existing = [p for p in paths if p.exists()]
-    if existing and not overwrite:
-        msg = f"{', '.join(map(str, existing))} already exist(s); pass overwrite=True to replace"
-        raise FileExistsError(msg)
-    out.mkdir(parents=True, exist_ok=True)
+    refuse_existing(paths, overwrite=overwrite)
     sites = suggestion.sites
-    sites.drop(columns="geometry").to_csv(paths[0], index=False, encoding="utf-8-sig")
-    if paths[1].exists():
-        paths[1].unlink()
     gpkg = sites.copy()
     gpkg["on_corridor"] = gpkg["on_corridor"].astype(bool)
-    gpkg.to_file(paths[1], layer="sites", driver="GPKG")
-    suggestion.by_subdistrict.to_csv(paths[2], index=False, encoding="utf-8-sig")
-    paths[3].write_text(
-        json.dumps(suggestion.summary(), ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    writers: list[Callable[[Path], object]] = [
+        lambda tmp: sites.drop(columns="geometry").to_csv(tmp, index=False, encoding="utf-8-sig"),
+        lambda tmp: gpkg.to_file(tmp, layer="sites", driver="GPKG"),
+        lambda tmp: suggestion.by_subdistrict.to_csv(tmp, index=False, encoding="utf-8-sig"),
+        lambda tmp: tmp.write_text(
+            json.dumps(suggestion.summary(), ensure_ascii=False, indent=2), encoding="utf-8"
+        ),
+    ]
     if curve is not None:
-        curve.to_csv(paths[4], index=False, encoding="utf-8-sig")
+        writers.append(lambda tmp: curve.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    for path, write in zip(paths, writers, strict=True):
+        with atomic_target(path, overwrite=overwrite) as tmp:
+            write(tmp)
     return paths
 
 
