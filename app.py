@@ -12,8 +12,8 @@ from typing import Any
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo import coverage, export, facilities, geocoding, maps, plan, scenarios, settings
 from geo import editor as geo_editor
-from geo import export, facilities, geocoding, maps, plan, scenarios
 from geo._errors import GeoError
 
 APP_DIR = Path(__file__).resolve().parent
@@ -256,6 +256,26 @@ def regeocode() -> None:
         st.session_state["error"] = str(exc)
 
 
+def no_data_page(folder: Path, how: str, missing: list[str]) -> None:
+    """A short bilingual page, not a traceback, when the data folder is missing or incomplete."""
+    st.title("闵行区医疗卫生设施覆盖规划 · Minhang coverage planner")
+    st.error(
+        f"未找到完整的数据文件夹 · The data folder is missing or incomplete: `{folder}` ({how})"
+    )
+    st.markdown(
+        "**缺少 · Missing:** " + ", ".join(f"`{m}`" for m in missing) + "\n\n"
+        "**中文：** 本工具默认读取仓库内的 `data/` 文件夹。请用 `python tools/build_data.py` "
+        "从闵行数据包重建 `data/`，或设置环境变量 `GEO_DATA_DIR=/路径/数据文件夹` 后重新启动"
+        "（`GEO_DATA_DIR=/path streamlit run app.py`）。文件夹须包含 boundaries/、roads/、"
+        "facilities/、residential/（文件可为 .gz 压缩）。\n\n"
+        "**English:** the app reads the repository's `data/` folder by default. Re-create it from "
+        "the Minhang data pack with `python tools/build_data.py`, or point the environment "
+        "variable `GEO_DATA_DIR` at another data folder and restart "
+        "(`GEO_DATA_DIR=/path streamlit run app.py`). The folder must hold boundaries/, roads/, "
+        "facilities/ and residential/ (files may be .gz-compressed)."
+    )
+
+
 def headline(view: geo_editor.EditorView) -> None:
     """District figures against the plan's."""
     district = view.table.iloc[-1]
@@ -273,6 +293,12 @@ def headline(view: geo_editor.EditorView) -> None:
         target = f"≤ {plan.EMS_SERVICE_RADIUS_KM} km, ≤ {plan.EMS_RESPONSE_MINUTES:g} min"
     c4.markdown(f"**{t('plan')}**  \n{target}")
     st.caption(f"{t('changes')} {view.reference}")
+    if int(district["facilities"]) == 0:  # 0 % is no measurement: say why and how to fix it
+        st.warning(
+            coverage.no_counted_facility_note(
+                view.standard.facility_types, lang=st.session_state.get("lang", "zh")
+            )
+        )
 
 
 def handle_click(choice: dict[str, Any], clicked: dict[str, float] | None) -> None:
@@ -321,6 +347,10 @@ def downloads(choice: dict[str, Any]) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="闵行区医疗卫生设施覆盖规划 · Minhang coverage", layout="wide")
+    folder, how, missing = settings.check_data_folder()
+    if missing:
+        no_data_page(folder, how, missing)
+        st.stop()
     choice = sidebar()
     st.title(t("title"))
     if "error" in st.session_state:

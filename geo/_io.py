@@ -1,8 +1,12 @@
-"""File plumbing shared by exports and scenarios: atomic writes that never clobber by accident."""
+"""File plumbing shared by loaders, exports and scenarios.
+
+Compressed inputs (``.gz``) read like plain ones; atomic writes never clobber by accident.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -39,3 +43,29 @@ def atomic_target(path: Path, *, overwrite: bool) -> Iterator[Path]:
         tmp.replace(path)  # os.replace: atomic within one file system
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def plain_suffix(path: str | Path) -> str:
+    """The lower-case suffix that names a file's format, ignoring a trailing ``.gz``.
+
+    ``roads.geojson.gz`` → ``.geojson``; ``roads.geojson`` → ``.geojson``.
+    """
+    p = Path(path)
+    if p.suffix.lower() == ".gz":
+        p = p.with_suffix("")
+    return p.suffix.lower()
+
+
+def vector_source(path: str | Path) -> str:
+    """The path GDAL/pyogrio should open: gzip-compressed files through ``/vsigzip/``."""
+    p = Path(path)
+    return f"/vsigzip/{p}" if p.suffix.lower() == ".gz" else str(p)
+
+
+def read_head(path: str | Path, size: int = 65536) -> str:
+    """The first ``size`` bytes of a (possibly gzip-compressed) text file, decoded leniently."""
+    p = Path(path)
+    opener = gzip.open if p.suffix.lower() == ".gz" else open
+    with opener(p, "rb") as f:
+        data = f.read(size)
+    return bytes(data).decode("utf-8", errors="replace")

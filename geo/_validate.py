@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo._errors import InputFileError, RowError, RowProblem
+from geo._io import plain_suffix
 
 #: Accepted spellings of coordinate systems (lower-cased, spaces/hyphens/underscores removed).
 COORD_SYSTEM_ALIASES: dict[str, str] = {
@@ -90,6 +91,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
         msg = f"file not found: {path}"
         raise InputFileError(msg)
     suffix = path.suffix.lower()
+    if suffix == ".gz" and plain_suffix(path) in {".csv", ".txt", ".tsv"}:
+        suffix = plain_suffix(path)  # pandas decompresses gzip by the file name
     if suffix in {".xlsx", ".xlsm", ".xls"}:
         try:
             df = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str)
@@ -98,7 +101,10 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
             raise InputFileError(msg) from exc
         return df.fillna("")
     if suffix not in {".csv", ".txt", ".tsv"}:
-        msg = f"{path.name}: unsupported table format {suffix!r}; use .csv, .xlsx or .xls"
+        msg = (
+            f"{path.name}: unsupported table format {suffix!r}; use .csv (or .csv.gz), .xlsx "
+            "or .xls"
+        )
         raise InputFileError(msg)
     sep = "\t" if suffix == ".tsv" else ","
     for encoding in ("utf-8-sig", "gb18030"):

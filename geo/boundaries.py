@@ -20,7 +20,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from geo import settings
+from geo import _io, settings
 from geo._errors import InputFileError, UnknownSubdistrictError
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def load_subdistricts(path: str | Path | None = None) -> gpd.GeoDataFrame:
 def _read_polygons(path: str | Path) -> gpd.GeoDataFrame:
     path = Path(path)
     try:
-        gdf = pyogrio.read_dataframe(path)
+        gdf = pyogrio.read_dataframe(_io.vector_source(path))
     except Exception as exc:  # pyogrio raises several types; re-raise with the file named
         msg = f"cannot read boundary file {path}: {exc}"
         raise InputFileError(msg) from exc

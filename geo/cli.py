@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,63 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
+def _width(text: str) -> int:
+    """Terminal columns of ``text`` (Chinese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    fill = " " * max(width - _width(text), 0)
+    return fill + text if right else text + fill
+
+
+def _print_grid(head: list[str], rows: list[list[str]]) -> None:
+    """Print a text table: first two columns left-aligned, the rest right-aligned."""
+    widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, *rows]:
+        cells = [_pad(c, w, right=i >= 2) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        print("  " + "  ".join(cells).rstrip())
+
+
+def _print_unit_table(results: Sequence[Any]) -> None:
+    """Per subdistrict: residents and area covered under each standard (district row last)."""
+    names = [r.standard.name for r in results]
+    print("per subdistrict — residents covered / area covered:")
+    head = ["code", "街镇", *names]
+    tables = [r.table.set_index("code") for r in results]
+    rows = []
+    for code, name in zip(tables[0].index, tables[0]["name_zh"], strict=True):
+        cells = [
+            f"{100 * t.at[code, 'resident_share']:.1f}% / {100 * t.at[code, 'area_share']:.1f}%"
+            for t in tables
+        ]
+        rows.append([str(code), str(name), *cells])
+    _print_grid(head, rows)
+
+
+def _print_comparison_table(cmp: Any) -> None:
+    """Per subdistrict: residents covered in A → B under each standard (district row last)."""
+    table = cmp.table
+    names = list(dict.fromkeys(table["standard"]))
+    print(f"per subdistrict — residents covered, {cmp.a} → {cmp.b}:")
+    first = table[table["standard"] == names[0]]
+    rows = []
+    for code, name in zip(first["code"], first["name_zh"], strict=True):
+        cells = []
+        for std in names:
+            rec = table[(table["standard"] == std) & (table["code"] == code)].iloc[0]
+            cells.append(
+                f"{100 * rec['resident_share_a']:.1f} → {100 * rec['resident_share_b']:.1f}%"
+            )
+        rows.append([str(code), str(name), *cells])
+    _print_grid(["code", "街镇", *names], rows)
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
-    from geo import boundaries, facilities, plan, population
+    from geo import boundaries, coverage, facilities, plan, population
 
     sub = boundaries.load_subdistricts()
+    area_km2 = float(coverage.partition_subdistricts()["area_km2"].sum())  # overlaps counted once
     fac = facilities.facilities_from_pack()
     pop = population.population_from_addresses()
     counts = fac.counts_by_type()
@@ -49,7 +103,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "data_folder": str(settings.resolve_data_folder()),
         "subdistricts": len(sub),
         "approximate_boundaries": sub.loc[sub["boundary_status"] != "surveyed", "name_zh"].tolist(),
-        "area_km2": round(float(sub["area_km2"].sum()), 2),
+        "area_km2": round(area_km2, 2),
+        "plan_area_km2": plan.PLAN_AREA_KM2,
         "facilities": fac.summary(),
         "facilities_by_type": {
             k: {"osm": v, "official_2020": official.get(k)} for k, v in counts.items()
@@ -63,7 +118,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         return 0
     print(f"data folder: {info['data_folder']}")
     approx = ", ".join(info["approximate_boundaries"])
-    print(f"{len(sub)} subdistricts, {info['area_km2']} km² (approximate boundaries: {approx})")
+    print(
+        f"{len(sub)} subdistricts, {info['area_km2']:.2f} km² with overlaps counted once (plan: "
+        f"{plan.PLAN_AREA_KM2} km²; approximate boundaries: {approx})"
+    )
     print(f"facilities: {fac.summary()}")
     for code, n in counts.items():
         off = official.get(code)
@@ -77,7 +135,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_facilities(args: argparse.Namespace) -> int:
     from geo import facilities
 
-    table = facilities.read_facilities(
+    table = facilities.load_facilities(
         args.file, coords_system=args.coords, sheet=args.sheet, strict=False
     )
     if args.json:
@@ -288,6 +346,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         if s["warning"]:
             print(f"  {'':14s} warning: {s['warning']}")
+    _print_unit_table(run.results)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -311,16 +370,30 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         _print_json({**scenarios.comparison_json(cmp), "files": written})
         return 0
     print(f"{cmp.b} compared with {cmp.a}")
-    district = cmp.table[cmp.table["code"] == "310112"]
+    district = cmp.table[cmp.table["code"] == cmp.table["code"].iloc[-1]]
+    warnings = {
+        (run.resolved.scenario.name, r.standard.name): r.metadata.get("warning")
+        for run in (run_a, run_b)
+        for r in run.results
+    }
+    shown: set[str] = set()
     for rec in district.to_dict("records"):
         print(
             f"  {rec['standard']:14s} area {100 * rec['area_share_a']:.2f}% → "
             f"{100 * rec['area_share_b']:.2f}% ({rec['covered_km2_delta']:+.2f} km²), residents "
             f"{100 * rec['resident_share_a']:.2f}% → {100 * rec['resident_share_b']:.2f}% "
-            f"({rec['covered_residents_delta']:+,.0f})"
+            f"({rec['covered_residents_delta']:+,.0f}); facilities "
+            f"{rec['facilities_a']:.0f} → {rec['facilities_b']:.0f}"
         )
+        for scenario in (cmp.a, cmp.b):
+            warning = warnings.get((scenario, rec["standard"]))
+            if warning:
+                text = f"{warning.split(',')[0]} (as above)" if warning in shown else warning
+                shown.add(warning)
+                print(f"  {'':14s} {scenario}: {text}")
     counts = cmp.sites["change"].value_counts().to_dict()
     print(f"  sites: {counts or 'no change'}")
+    _print_comparison_table(cmp)
     for path in written:
         print(f"wrote {path}")
     return 0

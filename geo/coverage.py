@@ -441,12 +441,43 @@ def _metadata(
             f"from every road and reach nobody: {', '.join(off_network_facilities)}"
         )
     if len(counted) == 0:
-        meta["warning"] = (
-            f"no facility of the counted types ({', '.join(standard.facility_types)}) in the list: "
-            "coverage is 0. The pack's OSM data holds no ambulance substations; supply a list, "
-            "or count other types (e.g. --types emergency_department,hospital) as a stand-in."
-        )
+        meta["warning"] = no_counted_facility_note(standard.facility_types)
     return meta
+
+
+def no_counted_facility_note(facility_types: tuple[str, ...], *, lang: str = "en") -> str:
+    """What a 0 % coverage means when no facility of the counted types is in the list, and the fix.
+
+    Printed next to the figure by the CLI and shown by the app (``lang``: ``"en"`` or ``"zh"``).
+    """
+    names = [
+        (FACILITY_TYPES[t].name_zh if lang == "zh" else t) if t in FACILITY_TYPES else t
+        for t in facility_types
+    ]
+    if "ambulance_substation" in facility_types:
+        if lang == "zh":
+            return (
+                "设施清单中没有急救分站，因此该标准的覆盖率为 0，并非测算结果。"
+                "补充方法：上传含“急救分站”（ambulance_substation）类型的设施清单，或在地图上"
+                "“新增站点”选择急救分站，或选择已含 5 个走廊急救分站的情景 plan-2025；也可在情景"
+                ' [parameters] 中设 ems_types = ["hospital", "emergency_department"]，'
+                "以医院和急诊部临时代替（命令行：--types hospital,emergency_department）。"
+            )
+        return (
+            "no ambulance substation in the facility list, so this coverage is 0 — not a "
+            "measurement (the OSM data holds none). Supply them: a facility list with rows of "
+            "type ambulance_substation / 急救分站 (`--facilities FILE`, a scenario's "
+            "`facilities =` or its [[add]] sites, or 'add a site' in the app), or run the "
+            "scenario plan-2025, which adds 5 corridor substations; or count hospitals as a "
+            "stand-in: `--types hospital,emergency_department` (a scenario: "
+            'ems_types = ["hospital", "emergency_department"] in [parameters]).'
+        )
+    if lang == "zh":
+        return f"设施清单中没有计入类型（{'、'.join(names)}）的设施，因此覆盖率为 0，并非测算结果。"
+    return (
+        f"no facility of the counted types ({', '.join(names)}) in the list, so this coverage is "
+        "0 — not a measurement; supply a list with these types or count other types (--types)."
+    )
 
 
 def coverage_job(

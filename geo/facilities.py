@@ -172,6 +172,8 @@ def read_facilities(
     """
     path = Path(path)
     df = read_table(path, sheet=sheet)
+    if is_osm_table(df):  # the data folder's own OSM extract (or another like it)
+        return facilities_from_osm_table(df, source=f"{path.name} (OpenStreetMap extract)")
     return facilities_from_frame(df, source=path.name, coords_system=coords_system, strict=strict)
 
 
@@ -377,14 +379,32 @@ def classify_osm(name: str, amenity: str, healthcare: str) -> str:
     return "clinic"
 
 
+#: Columns that mark an OpenStreetMap health-facility extract (the data folder's facility file).
+OSM_COLUMNS = ("osm_id", "lon", "lat", "amenity", "healthcare", "name")
+
+#: Source label of the data folder's OSM facility file.
+PACK_FACILITY_SOURCE = "OpenStreetMap health facilities, Minhang data pack (May 2026, ODbL)"
+
+
 def facilities_from_pack(*, merge_meters: float = DEFAULT_MERGE_METERS) -> FacilityTable:
-    """Load the pack's 54 OSM health facilities, typed by name and tags, duplicates merged.
+    """Load the data folder's 54 OSM health facilities, typed by name and tags, duplicates merged.
 
     Records with the same name within ``merge_meters`` (a point and its building, or several
     buildings of one hospital) become one facility; ``merged`` says how many records were folded.
     """
-    path = settings.data_file("facilities/osm_health_facilities.csv")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    raw = read_table(settings.data_file("facilities/osm_health_facilities.csv"))
+    return facilities_from_osm_table(raw, source=PACK_FACILITY_SOURCE, merge_meters=merge_meters)
+
+
+def is_osm_table(df: pd.DataFrame) -> bool:
+    """True if ``df`` is an OSM health-facility extract (:data:`OSM_COLUMNS`, no ``type``)."""
+    return set(OSM_COLUMNS) <= set(df.columns) and "type" not in df.columns
+
+
+def facilities_from_osm_table(
+    raw: pd.DataFrame, *, source: str, merge_meters: float = DEFAULT_MERGE_METERS
+) -> FacilityTable:
+    """Type an OSM health-facility extract (cells as text) by name and tags; merge duplicates."""
     df = pd.DataFrame(
         {
             "id": raw["osm_id"],
@@ -392,7 +412,7 @@ def facilities_from_pack(*, merge_meters: float = DEFAULT_MERGE_METERS) -> Facil
                 n or f"(unnamed OSM {a}) {i}"
                 for n, a, i in zip(raw["name"], raw["amenity"], raw["osm_id"], strict=True)
             ],
-            "name_en": raw["name_en"],
+            "name_en": raw["name_en"] if "name_en" in raw.columns else "",
             "type": [
                 classify_osm(n, a, h)
                 for n, a, h in zip(raw["name"], raw["amenity"], raw["healthcare"], strict=True)
@@ -405,7 +425,6 @@ def facilities_from_pack(*, merge_meters: float = DEFAULT_MERGE_METERS) -> Facil
         }
     )
     df, merged = merge_duplicates(df, max_meters=merge_meters)
-    source = "OpenStreetMap health facilities, Minhang data pack (May 2026, ODbL)"
     gdf = _to_gdf(df.to_dict("records"), source=source, sub=boundaries.subdistricts())
     table = FacilityTable(
         gdf=gdf,
@@ -451,12 +470,16 @@ def merge_duplicates(df: pd.DataFrame, *, max_meters: float) -> tuple[pd.DataFra
 
 
 def load_facilities(
-    source: str | Path = "pack", *, coords_system: str = "wgs84", strict: bool = True
+    source: str | Path = "pack",
+    *,
+    coords_system: str = "wgs84",
+    sheet: str | int | None = None,
+    strict: bool = True,
 ) -> FacilityTable:
-    """``"pack"`` (the data pack's OSM facilities) or a CSV/Excel path (:func:`read_facilities`)."""
+    """``"pack"`` (the data folder's OSM facilities) or a CSV/Excel path (see read_facilities)."""
     if str(source) == "pack":
         return facilities_from_pack()
-    return read_facilities(source, coords_system=coords_system, strict=strict)
+    return read_facilities(source, coords_system=coords_system, sheet=sheet, strict=strict)
 
 
 def facilities_from_upload(
@@ -470,4 +493,6 @@ def facilities_from_upload(
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         df = read_table(path)
+    if is_osm_table(df):
+        return facilities_from_osm_table(df, source=f"{file_name} (OpenStreetMap extract)")
     return facilities_from_frame(df, source=file_name, coords_system=coords_system, strict=strict)

@@ -82,7 +82,7 @@ import shapely.ops
 from pyproj import Geod, Transformer
 from scipy.spatial import cKDTree
 
-from geo import boundaries, coords, settings
+from geo import _io, boundaries, coords, settings
 from geo._errors import (
     ExportError,
     GeocodingError,
@@ -1145,7 +1145,7 @@ def _pack_geocoder(folder: str) -> OfflineGeocoder:
 
     path = settings.data_file(network.PACK_ROADS)
     try:
-        gdf = pyogrio.read_dataframe(path, columns=["name"])
+        gdf = pyogrio.read_dataframe(_io.vector_source(path), columns=["name"])
     except Exception as exc:  # pyogrio raises several types; re-raise with the file named
         msg = f"cannot read road lines {path}: {exc}"
         raise InputFileError(msg) from exc

@@ -127,7 +127,7 @@ from osmnx._errors import InsufficientResponseError  # documented in osmnx's API
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from geo import settings
+from geo import _io, settings
 from geo._errors import InputFileError, NetworkError
 
 log = logging.getLogger(__name__)
@@ -563,7 +563,7 @@ def network_from_osm_file(
         congestion_factor=_check_congestion(congestion_factor),
         simplify=simplify,
     )
-    suffix = path.suffix.lower()
+    suffix = _io.plain_suffix(path)
     if suffix == ".pbf":
         G = _graph_from_pbf(path, mode=mode, simplify=simplify)
     elif suffix == ".graphml":
@@ -662,7 +662,7 @@ def network_from_file(path: str | os.PathLike[str], *, mode: str, **kw: Any) -> 
         Missing or unreadable file, unknown suffix, or a bad layer (see the two builders).
     """
     path = _existing_file(path)
-    suffix = path.suffix.lower()
+    suffix = _io.plain_suffix(path)
     if suffix in OSM_SUFFIXES:
         return network_from_osm_file(path, mode=mode, **kw)
     if suffix not in LINE_SUFFIXES:
@@ -895,7 +895,7 @@ def _read_lines_file(path: Path) -> gpd.GeoDataFrame:
         msg = f"{path}: the file is empty (0 bytes); expected road centre-lines"
         raise InputFileError(msg)
     try:
-        return gpd.read_file(path)
+        return gpd.read_file(_io.vector_source(path))
     except (RuntimeError, ValueError, OSError) as err:  # pyogrio's errors are RuntimeErrors
         msg = f"{path}: cannot be read as a vector layer ({type(err).__name__}: {err})"
         raise InputFileError(msg) from err
@@ -2076,13 +2076,12 @@ def _mtime_date(path: Path) -> str:
 
 
 def _head(path: Path, size: int = 65536) -> str:
-    with path.open("rb") as f:
-        return f.read(size).decode("utf-8", errors="replace")
+    return _io.read_head(path, size)
 
 
 def _lines_file_date(path: Path) -> str:
     """The ``osmTimestamp`` of an Overpass-derived GeoJSON, else the file's mtime (UTC date)."""
-    if path.suffix.lower() in (".geojson", ".json"):
+    if _io.plain_suffix(path) in (".geojson", ".json"):
         found = re.search(r'"osmTimestamp"\s*:\s*"(\d{4}-\d{2}-\d{2})', _head(path))
         if found:
             return found.group(1)
@@ -2201,7 +2200,7 @@ def _tolerance_table(tolerances: Iterable[float] = (0, 10, 20, 30, 40, 50, 60, 8
 
     The detour repair is off: it would join components too where the gap repair does not.
     """
-    gdf = gpd.read_file(settings.data_file(PACK_ROADS))
+    gdf = gpd.read_file(_io.vector_source(settings.data_file(PACK_ROADS)))
     rows = []
     for mode in MODES:
         shares = []

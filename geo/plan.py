@@ -11,7 +11,7 @@ import geopandas as gpd
 import pyogrio
 import shapely
 
-from geo import settings
+from geo import _io, settings
 
 PLAN_SOURCE = "闵行区医疗卫生服务体系高质量发展建设方案 (2025 targets; baseline end of 2020)"
 
@@ -87,7 +87,7 @@ def corridor_layer(roads: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """
     if roads is None:
         roads = pyogrio.read_dataframe(
-            settings.data_file("roads/minhang_roads_osm_simplified.geojson")
+            _io.vector_source(settings.data_file("roads/minhang_roads_osm_simplified.geojson"))
         )
     rows = []
     for label, direction, names in corridor_names():

@@ -856,11 +856,18 @@ def scenario_from_suggestions(
                 ("type", str(row.type)), ("lon", round(float(row.lon), 7)),
                 ("lat", round(float(row.lat), 7)), ("status", "planned"), ("by", "suggested"),
                 ("method", method),
-                ("note", f"rank {row.rank}; near {row.road_name or 'an unnamed road'}; "
+                ("note", f"rank {row.rank}; near {_road_label(row.road_name)}; "
                          f"{row.residents_new:,.0f} residents newly covered"),
             )  # fmt: skip
             edits.append(Edit("add", fields))
     return Scenario(name=name, description=description, base=base, edits=tuple(edits))
+
+
+def _road_label(road_name: object) -> str:
+    """A site's road for its note: the name, or "an unnamed road" (None, NaN or blank)."""
+    if isinstance(road_name, str) and road_name.strip():
+        return road_name.strip()
+    return "an unnamed road"
 
 
 PLAN_2025_DESCRIPTION = (

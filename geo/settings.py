@@ -26,8 +26,19 @@ amap_key: str | None = None
 #: Data folder set explicitly (``--data`` or assignment); wins over the environment variable.
 data_folder: Path | None = None
 
-#: Default data folder: the Minhang data pack beside the repository.
-DEFAULT_DATA_FOLDER: Path = REPO_ROOT.parent / "shared" / "minhang"
+#: Default data folder: the Minhang data embedded in the repository (``data/``, re-created from
+#: the upstream data pack by ``tools/build_data.py``).
+DEFAULT_DATA_FOLDER: Path = REPO_ROOT / "data"
+
+#: The files a data folder holds (relative paths). Each may also be stored gzip-compressed with
+#: ``.gz`` appended (as in ``data/``); :func:`data_file` finds either.
+DATA_FILES: tuple[str, ...] = (
+    "boundaries/district.geojson",
+    "boundaries/subdistricts.geojson",
+    "roads/minhang_roads_osm_simplified.geojson",
+    "facilities/osm_health_facilities.csv",
+    "residential/residential_addresses_2022.csv",
+)
 
 #: Where built networks, geocoding results and overrides are kept (``$GEO_CACHE_DIR`` wins).
 cache_folder: Path = REPO_ROOT / ".cache"
@@ -48,34 +59,71 @@ metric_crs: str = "EPSG:32651"
 wgs84_crs: str = "EPSG:4326"
 
 
+def _chosen_data_folder() -> tuple[Path, str]:
+    """The data folder that will be used and how it was chosen (not checked)."""
+    if data_folder is not None:
+        folder, how = Path(data_folder), "set by --data / geo.settings.data_folder"
+    elif os.environ.get(DATA_ENV_VAR):
+        folder, how = Path(os.environ[DATA_ENV_VAR]), f"from ${DATA_ENV_VAR}"
+    else:
+        folder, how = DEFAULT_DATA_FOLDER, "the default: data/ in the repository"
+    return folder.expanduser().resolve(), how
+
+
 def resolve_data_folder() -> Path:
     """Return the data folder to use, checking that it exists.
 
     Order: :data:`data_folder` (set by ``--data``), then ``$GEO_DATA_DIR``, then
     :data:`DEFAULT_DATA_FOLDER`.
     """
-    if data_folder is not None:
-        folder, how = Path(data_folder), "set by --data / geo.settings.data_folder"
-    elif os.environ.get(DATA_ENV_VAR):
-        folder, how = Path(os.environ[DATA_ENV_VAR]), f"from ${DATA_ENV_VAR}"
-    else:
-        folder, how = DEFAULT_DATA_FOLDER, "the default: ../shared/minhang beside the repository"
-    folder = folder.expanduser().resolve()
+    folder, how = _chosen_data_folder()
     if not folder.is_dir():
         msg = (
             f"data folder not found: looked in {folder} ({how}). Point elsewhere with "
             f"`geo --data PATH ...` or the environment variable {DATA_ENV_VAR}=PATH; the folder "
-            "must hold boundaries/, roads/, facilities/ and residential/ like the Minhang pack."
+            "must hold boundaries/, roads/, facilities/ and residential/ like data/ in the "
+            "repository."
         )
         raise DataFolderError(msg)
     return folder
 
 
+def check_data_folder() -> tuple[Path, str, list[str]]:
+    """The data folder that would be used, how it was chosen, and the files it lacks.
+
+    Never raises: a missing folder lacks every file of :data:`DATA_FILES`. Front ends call it
+    first to show what is missing and where they looked, instead of a traceback.
+    """
+    folder, how = _chosen_data_folder()
+    if not folder.is_dir():
+        return folder, how, list(DATA_FILES)
+    return folder, how, missing_data_files(folder)
+
+
+def find_data_file(folder: Path, relative: str) -> Path | None:
+    """``folder/relative``, or its gzip-compressed twin ``relative + ".gz"``; None if neither."""
+    for candidate in (folder / relative, folder / f"{relative}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def missing_data_files(folder: Path | None = None) -> list[str]:
+    """The :data:`DATA_FILES` absent from ``folder`` (default: the resolved data folder)."""
+    folder = resolve_data_folder() if folder is None else folder
+    return [rel for rel in DATA_FILES if find_data_file(folder, rel) is None]
+
+
 def data_file(relative: str) -> Path:
-    """Return a file inside the data folder, with a clear error if it is missing."""
-    path = resolve_data_folder() / relative
-    if not path.exists():
-        msg = f"expected data file {relative!r} in the data folder: not found at {path}"
+    """Return a file inside the data folder (plain or ``.gz``), with a clear error if missing."""
+    folder = resolve_data_folder()
+    path = find_data_file(folder, relative)
+    if path is None:
+        msg = (
+            f"expected data file {relative!r} (or {relative}.gz) in the data folder {folder}: "
+            f"not found. Point {DATA_ENV_VAR} or --data at a complete data folder, or re-create "
+            "data/ with `python tools/build_data.py`."
+        )
         raise DataFolderError(msg)
     return path
 

@@ -32,12 +32,32 @@ def test_first_render_in_chinese_with_plan_figures(at):
 
 
 def test_switch_language_and_standard(at):
+    assert not at.warning  # walk15 counts 17 facilities: nothing to explain
     at.selectbox(key="standard").select_index(2).run()  # walk15, ems_distance, ems_time, ...
     assert metric(at, "计入设施数") == "0"
+    assert "没有急救分站" in at.warning[0].value  # a 0 % with no substation is explained
     at.radio(key="lang_choice").set_value("English").run()
     assert at.title[0].value == "Minhang health facility coverage planner"
     assert metric(at, "Facilities counted") == "0"
     assert any("≤ 12 min" in md.value for md in at.markdown)
+    assert "no ambulance substation" in at.warning[0].value
+    assert "hospital,emergency_department" in at.warning[0].value
+
+
+@pytest.mark.parametrize("make", ["absent", "incomplete"])
+def test_no_data_folder_shows_a_bilingual_page(make, tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    if make == "incomplete":
+        (folder / "boundaries").mkdir(parents=True)
+    monkeypatch.setenv("GEO_DATA_DIR", str(folder))
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert str(folder) in app.error[0].value
+    text = app.markdown[0].value
+    assert "GEO_DATA_DIR" in text and "tools/build_data.py" in text
+    assert "数据文件夹" in text and "data folder" in text  # both languages
+    assert "roads/minhang_roads_osm_simplified.geojson" in text
 
 
 def test_remove_undo_and_edit_history(at):

@@ -116,3 +116,40 @@ def test_run_scenario_records_hashes(capsys, pack):
     assert first["hashes"] == second["hashes"]
     assert first["results"] == second["results"]
     assert set(first["hashes"]) >= {"scenario", "population", "network_walk", "software_version"}
+
+
+def test_facilities_command_takes_pack_and_the_data_folders_own_file(capsys, pack):
+    assert main(["facilities", "pack", "--json"]) == 0
+    by_word = json.loads(capsys.readouterr().out)
+    own_file = settings.data_file("facilities/osm_health_facilities.csv")
+    assert main(["facilities", str(own_file), "--json"]) == 0
+    by_file = json.loads(capsys.readouterr().out)
+    # 54 OSM rows, 4 duplicates merged (README); the same typing either way
+    assert by_word["facilities"] == by_file["facilities"] == 50
+    assert by_word["by_type"] == by_file["by_type"]
+    assert by_word["problems"] == by_file["problems"] == []
+
+
+def test_info_area_is_the_disjoint_total_the_exports_use(capsys, pack):
+    from geo import boundaries, coverage
+
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    overlapping = float(boundaries.load_subdistricts()["area_km2"].sum())
+    disjoint = float(coverage.partition_subdistricts()["area_km2"].sum())
+    assert overlapping - disjoint > 0.5  # the units overlap by ~1 km² (data README)
+    assert info["area_km2"] == round(disjoint, 2)
+
+
+def test_compare_prints_every_unit_and_explains_missing_substations(capsys, pack):
+    from geo import boundaries
+
+    assert main(["compare", "baseline", "plan-2025"]) == 0
+    out = capsys.readouterr().out
+    table = out[out.index("per subdistrict") :]
+    for name in boundaries.load_subdistricts()["name_zh"]:
+        assert name in table
+    assert "闵行区" in table
+    assert "baseline: no ambulance substation in the facility list" in out
+    assert "--types hospital,emergency_department" in out
+    assert "plan-2025: no ambulance" not in out  # plan-2025 has its 5 substations

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from geo import coords
+from geo import coords, settings
 from geo.coords import (
     CoordinateError,
     bd09_to_gcj02,
@@ -57,7 +57,7 @@ def haversine_m(
 
 @pytest.fixture(scope="module")
 def residential(pack: Path) -> pd.DataFrame:
-    return pd.read_csv(pack / RESIDENTIAL)
+    return pd.read_csv(settings.data_file(RESIDENTIAL))
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from pyproj import Geod
 
-from geo import coords, facilities
+from geo import coords, facilities, settings
 from geo._errors import InputFileError, RowError
 
 HEADER_ZH = "编号,名称,类型,经度,纬度,地址,街镇,状态,容量\n"
@@ -115,7 +115,9 @@ def test_unsupported_format_and_missing_file(tmp_path):
 
 
 def _gcj_sample(pack, n=20):
-    res = pd.read_csv(pack / "residential/residential_addresses_2022.csv").iloc[:: 1214 // n]
+    res = pd.read_csv(settings.data_file("residential/residential_addresses_2022.csv")).iloc[
+        :: 1214 // n
+    ]
     return res[res["subdistrict_zh"] != "吴泾镇"].head(n)  # skip the few rows geocoded off-unit
 
 

@@ -703,13 +703,15 @@ def test_pack_accuracy_on_residential_addresses(pack):
     middle of the road in the subdistrict) has a median of 607 m. The metres per number (2.0)
     was calibrated on the even rows; the odd rows alone give a median of 362 m.
     """
-    ev = geocoding.evaluate(pack / RESIDENTIAL)
+    ev = geocoding.evaluate(settings.data_file(RESIDENTIAL))
     assert ev.n == 1214 and ev.skipped == 0
     assert ev.median_error_m < 400.0
     assert ev.road_level_or_better_share >= 0.85
     assert ev.baseline_median_error_m is not None
     assert ev.median_error_m < ev.baseline_median_error_m - 150.0  # numbers along the road help
-    held_out = geocoding.evaluate(pd.read_csv(pack / RESIDENTIAL, dtype=str).iloc[1::2])
+    held_out = geocoding.evaluate(
+        pd.read_csv(settings.data_file(RESIDENTIAL), dtype=str).iloc[1::2]
+    )
     assert held_out.median_error_m < 400.0
     # nothing below the threshold is accepted silently
     t = ev.table

@@ -490,7 +490,7 @@ def test_graph_is_osmnx_compatible_and_report_is_json_ready() -> None:
 
 @pytest.fixture(scope="module")
 def osm_fixture() -> Path:
-    return settings.resolve_data_folder() / "fixtures/shanghai_center.osm"
+    return settings.data_file("fixtures/shanghai_center.osm")
 
 
 def osmnx_xml(path: Path, **kw: object) -> nx.MultiDiGraph:
@@ -555,7 +555,7 @@ def test_graphml_round_trip(osm_fixture: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mode", ["walk", "drive"])
 def test_pack_largest_component_holds_95_percent(pack: Path, mode: str) -> None:
-    net = network_from_file(pack / PACK_ROADS, mode=mode, source=PACK_SOURCE)
+    net = network_from_file(settings.data_file(PACK_ROADS), mode=mode, source=PACK_SOURCE)
     r = net.report
     assert r.largest_component_share >= 0.95
     assert r.repair_connectors > 0 and r.repair_length_km > 0 and r.noded_crossings > 0

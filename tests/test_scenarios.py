@@ -322,3 +322,17 @@ def test_add_by_address_is_geocoded_offline(tmp_path, pack):
     row = res.facilities.gdf.set_index("id").loc["child:1"]
     assert row["address"] == "七宝镇 漕宝路 1500号"
     assert row["subdistrict_zh"] == "七宝镇"
+
+
+def test_shipped_scenarios_have_no_nan_text():
+    import re
+
+    for path in scenarios.SCENARIO_FOLDER.glob("*.toml"):
+        assert not re.search(r"\bnan\b", path.read_text("utf-8"), re.IGNORECASE), path.name
+
+
+def test_a_site_without_a_road_name_says_so():
+    assert scenarios._road_label(float("nan")) == "an unnamed road"
+    assert scenarios._road_label(None) == "an unnamed road"
+    assert scenarios._road_label("  ") == "an unnamed road"
+    assert scenarios._road_label(" 莘西路") == "莘西路"
