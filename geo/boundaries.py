@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 SUBDISTRICT_COLUMNS = ["code", "name_zh", "name_en", "boundary_status"]
 
+#: The data folder's files read here (relative paths; plain or ``.gz``).
+DISTRICT_FILE = "boundaries/district.geojson"
+SUBDISTRICTS_FILE = "boundaries/subdistricts.geojson"
+
 #: Points outside every polygon but within this distance of one are given the nearest unit
 #: (the pack's polygons leave slivers along shared edges and the river).
 DEFAULT_MAX_GAP_METERS = 500.0
@@ -34,7 +38,7 @@ DEFAULT_MAX_GAP_METERS = 500.0
 
 def load_district(path: str | Path | None = None) -> gpd.GeoDataFrame:
     """Load the district outline (one row, EPSG:4326) from ``boundaries/district.geojson``."""
-    gdf = _read_polygons(path or settings.data_file("boundaries/district.geojson"))
+    gdf = _read_polygons(path or settings.data_file(DISTRICT_FILE))
     if len(gdf) != 1:
         gdf = gpd.GeoDataFrame(
             {"name_zh": ["闵行区"]}, geometry=[shapely.union_all(gdf.geometry.values)], crs=gdf.crs
@@ -47,7 +51,7 @@ def load_subdistricts(path: str | Path | None = None) -> gpd.GeoDataFrame:
 
     Columns: ``code``, ``name_zh``, ``name_en``, ``boundary_status``, ``area_km2``, ``geometry``.
     """
-    src = Path(path) if path is not None else settings.data_file("boundaries/subdistricts.geojson")
+    src = Path(path) if path is not None else settings.data_file(SUBDISTRICTS_FILE)
     gdf = _read_polygons(src)
     missing = [c for c in ("code", "name_zh", "name_en") if c not in gdf.columns]
     if missing:
@@ -91,14 +95,27 @@ def _read_polygons(path: str | Path) -> gpd.GeoDataFrame:
     return gdf.to_crs(settings.wgs84_crs)
 
 
+def data_folder_key(relative: str) -> tuple[str, int, int]:
+    """A cache key for a data-folder file: its resolved path, size and modification time.
+
+    In-process caches of data derived from the data folder are keyed by it, so a change of data
+    folder (``--data``, ``GEO_DATA_DIR``) or of the file itself is never served stale.
+    """
+    path = settings.data_file(relative).resolve()
+    stat = path.stat()
+    return str(path), stat.st_size, stat.st_mtime_ns
+
+
 @lru_cache(maxsize=4)
-def _default_subdistricts() -> gpd.GeoDataFrame:
-    return load_subdistricts()
+def _default_subdistricts(key: tuple[str, int, int]) -> gpd.GeoDataFrame:
+    return load_subdistricts(key[0])
 
 
 def subdistricts(gdf: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
-    """Return ``gdf`` or, if None, the data pack's subdistricts (loaded once per data folder)."""
-    return gdf if gdf is not None else _default_subdistricts()
+    """Return ``gdf`` or, if None, the data folder's subdistricts (loaded once per data folder)."""
+    if gdf is not None:
+        return gdf
+    return _default_subdistricts(data_folder_key(SUBDISTRICTS_FILE))
 
 
 def _normalise_name(text: str) -> str:

@@ -122,12 +122,13 @@ def partition_subdistricts(gdf: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFr
     The study area (the union of the units) is in ``attrs["study_area"]``.
     """
     if gdf is None:
-        return _default_partition()
+        return _default_partition(boundaries.data_folder_key(boundaries.SUBDISTRICTS_FILE))
     return _partition(gdf)
 
 
-@lru_cache(maxsize=1)
-def _default_partition() -> gpd.GeoDataFrame:
+@lru_cache(maxsize=2)
+def _default_partition(key: tuple[str, int, int]) -> gpd.GeoDataFrame:
+    """The default partition, once per subdistrict file (``key``: its path, size and mtime)."""
     return _partition(boundaries.subdistricts())
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from geo import settings
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +38,7 @@ def app_url(pack, tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "log.txt"
     cache = tmp_path_factory.mktemp("cache")
-    for built in (ROOT / ".cache").glob("network-*.pickle"):  # reuse built networks, not overrides
+    for built in settings.resolve_cache_folder().glob("network-*"):  # the run's networks only
         (cache / built.name).symlink_to(built)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "GEO_CACHE_DIR": str(cache)}
     with log.open("w") as fh:

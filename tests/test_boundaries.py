@@ -92,3 +92,23 @@ def test_add_subdistrict_on_pack(pack):
     boundaries.add_subdistrict(pts)
     assert list(pts["subdistrict_zh"]) == ["七宝镇", "浦锦街道"]
     assert list(pts["boundary_status"]) == ["surveyed", "approximate"]
+
+
+def test_default_units_follow_a_change_of_data_folder(monkeypatch, tmp_path, pack):
+    from geo import coverage, settings
+
+    assert len(boundaries.subdistricts()) == 14
+    folder = tmp_path / "other"
+    (folder / "boundaries").mkdir(parents=True)
+    one = gpd.GeoDataFrame(
+        {"code": ["1"], "name_zh": ["甲"], "name_en": ["A"]},
+        geometry=[box(121.30, 31.10, 121.31, 31.11)],
+        crs="EPSG:4326",
+    )
+    one.to_file(folder / "boundaries/subdistricts.geojson", driver="GeoJSON")
+    monkeypatch.setattr(settings, "data_folder", folder)
+    assert boundaries.subdistricts()["name_zh"].tolist() == ["甲"]
+    assert coverage.partition_subdistricts()["code"].tolist() == ["1"]
+    monkeypatch.setattr(settings, "data_folder", None)
+    assert len(boundaries.subdistricts()) == 14
+    assert len(coverage.partition_subdistricts()) == 14

@@ -79,3 +79,8 @@ def test_embedded_files_match_the_checksums_in_data_readme():
         rel = gz.relative_to(settings.REPO_ROOT / "data").with_suffix("").as_posix()
         digest = hashlib.sha256(gzip.decompress(gz.read_bytes())).hexdigest()
         assert f"{digest}  {rel}" in readme, rel
+
+
+def test_the_test_run_caches_outside_the_repository():
+    cache = settings.resolve_cache_folder().resolve()
+    assert settings.REPO_ROOT not in cache.parents

@@ -39,9 +39,10 @@ def build(pack: Path, out: Path) -> list[tuple[str, int, int, str]]:
         target = out / f"{rel}.gz"
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
-        with tmp.open("wb") as fh, gzip.GzipFile(
-            filename="", mode="wb", fileobj=fh, compresslevel=9, mtime=0
-        ) as gz:
+        with (
+            tmp.open("wb") as fh,
+            gzip.GzipFile(filename="", mode="wb", fileobj=fh, compresslevel=9, mtime=0) as gz,
+        ):
             gz.write(raw)
         tmp.replace(target)
         rows.append((rel, len(raw), target.stat().st_size, hashlib.sha256(raw).hexdigest()))
