@@ -38,6 +38,10 @@ class StandardError(GeoError, ValueError):
     """An unknown accessibility standard or an invalid parameter for one."""
 
 
+class ParameterError(StandardError):
+    """A run parameter that is unknown, not a finite number, or outside its bounds."""
+
+
 class CoordinateError(GeoError, ValueError):
     """Coordinates or a coordinate-system name that cannot be converted."""
 

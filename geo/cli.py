@@ -19,6 +19,7 @@ from typing import Any
 
 from geo import __version__, settings
 from geo._errors import GeoError, RowError
+from geo.parameters import BOUNDS, DEFAULTS, STANDARD_NAMES, RunParameters
 
 logger = logging.getLogger("geo")
 
@@ -158,21 +159,29 @@ def _cmd_facilities(args: argparse.Namespace) -> int:
     return 1 if table.problems else 0
 
 
-def _standards_from_args(args: argparse.Namespace) -> list[Any]:
-    from geo.standards import STANDARD_NAMES, make_standard
-
+def _parameters_from_args(args: argparse.Namespace) -> RunParameters:
+    """The run parameters ``geo coverage`` asks for: DEFAULTS with the flags given."""
     names = list(STANDARD_NAMES) if args.standard == "all" else args.standard.split(",")
-    types = tuple(t.strip() for t in args.types.split(",")) if args.types else None
-    out = []
-    for name in names:
-        minutes = args.minutes if name in ("walk15", "ems_time") else None
-        out.append(
-            make_standard(
-                name.strip(), minutes=minutes, km=args.km,
-                dispatch_delay_minutes=args.dispatch_delay, facility_types=types,
-            )
-        )  # fmt: skip
-    return out
+    changes: dict[str, Any] = {"standards": tuple(n.strip() for n in names)}
+    if args.types:
+        types = tuple(t.strip() for t in args.types.split(","))
+        changes |= {"walk_types": types} if "walk15" in changes["standards"] else {}
+        changes |= {"ems_types": types} if set(changes["standards"]) - {"walk15"} else {}
+    if args.minutes is not None:  # the time limit of whichever timed standard is run
+        changes |= {"walk_minutes": args.minutes} if "walk15" in changes["standards"] else {}
+        changes |= {"ems_minutes": args.minutes} if "ems_time" in changes["standards"] else {}
+    flags = {
+        "ems_km": args.km,
+        "dispatch_delay_minutes": args.dispatch_delay,
+        "walk_speed_kmh": args.walk_speed,
+        "congestion_factor": args.congestion,
+        "buffer_meters": args.buffer,
+        "max_snap_meters": args.max_snap,
+        "population": args.population,
+        "network": args.network,
+    }
+    changes |= {k: v for k, v in flags.items() if v is not None}
+    return RunParameters.from_mapping(changes)
 
 
 def _district_summary(result: Any) -> dict[str, Any]:
@@ -197,22 +206,23 @@ def _district_summary(result: Any) -> dict[str, Any]:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from geo import coverage, export, facilities, population
+    from geo import coverage, export, facilities, scenarios
 
-    standards = _standards_from_args(args)
+    params = _parameters_from_args(args)
     fac = facilities.load_facilities(args.facilities, coords_system=args.coords)
-    pop = population.load_population(args.population)
-    say = _progress(args)
-    results = coverage.coverage_job(
-        standards, facilities=fac, population=pop, network_source=args.network, progress=say,
-        buffer_meters=args.buffer, max_snap_meters=args.max_snap,
-    )  # fmt: skip
+    stem = args.stem or f"{Path(str(args.facilities)).stem}"
+    run = scenarios.run_scenario(
+        scenarios.adhoc_scenario(stem, str(args.facilities), params),
+        facilities=fac,
+        progress=_progress(args),
+    )
+    results = list(run.results)
     summaries = [_district_summary(r) for r in results]
     written: list[str] = []
     if args.out is not None:
-        stem = export.safe_stem(args.stem or f"{Path(str(args.facilities)).stem}")
         paths = export.export_all(
-            results, args.out, stem=stem, subdistricts=coverage.partition_subdistricts(),
+            results, args.out, stem=export.safe_stem(stem),
+            subdistricts=coverage.partition_subdistricts(),
             overwrite=args.overwrite,
         )  # fmt: skip
         written = [str(p) for p in paths]
@@ -222,7 +232,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
         _print_json(out)
         return 0
     print(f"facilities: {fac.summary()}")
-    print(f"population: {pop.source}")
+    print(f"population: {results[0].metadata['population_source']}")
     for s, r in zip(summaries, results, strict=True):
         print(
             f"{s['standard']:14s} {s['label']}: area {100 * s['area_share']:.2f}% "
@@ -238,6 +248,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
             )
         if s["warning"]:
             print(f"{'':14s} warning: {s['warning']}")
+    _print_unit_table(results)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -642,6 +653,12 @@ def vars_of(problem: Any) -> dict[str, Any]:
     }
 
 
+def _help(name: str) -> str:
+    """A flag's help from the parameter's bound and default (one place for both)."""
+    b = BOUNDS[name]
+    return f"{b.meaning}; {b.low:g}–{b.high:g} {b.unit} (default {getattr(DEFAULTS, name):g})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
@@ -681,8 +698,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("network", help="build a walk or drive network and report its repairs")
     p.add_argument("--mode", choices=("walk", "drive"), default="walk")
     p.add_argument("--source", default="pack", help="'pack', road centre-lines, .osm or .graphml")
-    p.add_argument("--walk-speed", type=float, help="km/h (default 4)")
-    p.add_argument("--congestion", type=float, help="drive: divide every speed by this (>= 1)")
+    p.add_argument("--walk-speed", type=float, help=_help("walk_speed_kmh"))
+    p.add_argument("--congestion", type=float, help=_help("congestion_factor"))
     p.add_argument("--gap-tolerance", type=float, help="metres: close dangling gaps up to this")
     p.add_argument(
         "--class-column", help="road-class column of a centre-line layer (default: highway); "
@@ -706,13 +723,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--types", help="facility types to count, comma-separated (default per standard)"
     )
-    p.add_argument("--minutes", type=float, help="time limit (walk15: 15; ems_time: 12)")
-    p.add_argument("--km", type=float, help="distance limit (ems_distance, straight_line: 3.5)")
-    p.add_argument("--dispatch-delay", type=float, default=2.0, help="ems_time: minutes (2)")
-    p.add_argument("--population", default="pack", help="'pack', a subdistrict table or a raster")
-    p.add_argument("--network", default="pack", help="'pack' or a road/OSM file")
-    p.add_argument("--buffer", type=float, default=100.0, help="isochrone half-width, m (100)")
-    p.add_argument("--max-snap", type=float, default=300.0, help="off-network beyond this, m")
+    p.add_argument(
+        "--minutes", type=float,
+        help=f"time limit (walk15: {DEFAULTS.walk_minutes:g}; ems_time: {DEFAULTS.ems_minutes:g})",
+    )  # fmt: skip
+    for flag, name in (
+        ("--km", "ems_km"),
+        ("--dispatch-delay", "dispatch_delay_minutes"),
+        ("--walk-speed", "walk_speed_kmh"),
+        ("--congestion", "congestion_factor"),
+        ("--buffer", "buffer_meters"),
+        ("--max-snap", "max_snap_meters"),
+    ):
+        p.add_argument(flag, type=float, dest=flag[2:].replace("-", "_"), help=_help(name))
+    p.add_argument("--population", help="'pack' (default), a subdistrict table or a raster")
+    p.add_argument("--network", help="'pack' (default) or a road/OSM file")
     p.add_argument("--out", type=Path, help="folder for CSV, Excel and GeoPackage exports")
     p.add_argument("--stem", help="file name stem for exports (default: the facilities file)")
     p.add_argument("--overwrite", action="store_true", help="replace existing export files")
@@ -768,7 +793,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--overrides", type=Path,
         help="manual corrections (address, lon, lat[, subdistrict, note]; WGS-84); always win",
     )  # fmt: skip
-    p.add_argument("--review-threshold", type=float, default=0.6, help="flag below this (0.6)")
+    p.add_argument(
+        "--review-threshold", type=float, default=DEFAULTS.review_threshold,
+        help=_help("review_threshold"),
+    )  # fmt: skip
     p.add_argument("--amap-key", help="AMap web-service key (default: geo.settings.amap_key)")
     p.add_argument("--user-agent", help="Nominatim User-Agent (identify yourself)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")

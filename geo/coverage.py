@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -30,7 +29,8 @@ from geo.isochrones import (
     isochrone_lines,
     polygons_in_parallel,
 )
-from geo.network import Network, load_network
+from geo.network import Network
+from geo.parameters import DEFAULTS
 from geo.population import Population
 from geo.reach import (
     DEFAULT_MAX_SNAP_METERS,
@@ -387,8 +387,8 @@ def _district_status(table: pd.DataFrame) -> str:
 
 def _walk_speed(network: Network | None) -> float:
     if network is not None and network.mode == "walk":
-        return float(network.report.params.get("walk_speed_kmh", settings.walk_speed_kmh))
-    return settings.walk_speed_kmh
+        return float(network.report.params.get("walk_speed_kmh", DEFAULTS.walk_speed_kmh))
+    return DEFAULTS.walk_speed_kmh
 
 
 def _metadata(
@@ -479,35 +479,6 @@ def no_counted_facility_note(facility_types: tuple[str, ...], *, lang: str = "en
         f"no facility of the counted types ({', '.join(names)}) in the list, so this coverage is "
         "0 — not a measurement; supply a list with these types or count other types (--types)."
     )
-
-
-def coverage_job(
-    standards: list[Standard],
-    *,
-    facilities: FacilityTable,
-    population: Population,
-    network_source: str = "pack",
-    progress: Callable[[str], None] | None = None,
-    **kwargs: Any,
-) -> list[CoverageResult]:
-    """Coverage for several standards, loading each network (walk, drive) once.
-
-    The job behind ``geo coverage`` and the app: both call this. ``progress`` receives one line
-    per step (network loading, each standard).
-    """
-    say = progress or (lambda _msg: None)
-    networks: dict[str, Network] = {}
-    results = []
-    for std in standards:
-        net = None
-        if std.mode != "none":
-            if std.mode not in networks:
-                say(f"loading the {std.mode} network ({network_source})")
-                networks[std.mode] = load_network(std.mode, network_source)
-            net = networks[std.mode]
-        say(f"computing {std.name}: {std.label_en}")
-        results.append(compute_coverage(std, facilities, population, network=net, **kwargs))
-    return results
 
 
 # --- incremental edits ------------------------------------------------------------------------

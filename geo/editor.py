@@ -22,6 +22,7 @@ from geo._errors import ScenarioError
 from geo.coverage import CoverageSession
 from geo.facilities import FACILITY_TYPES
 from geo.network import Network
+from geo.parameters import DEFAULTS
 from geo.population import Population
 from geo.scenarios import Edit, ResolvedScenario, Scenario
 from geo.standards import Standard
@@ -54,8 +55,8 @@ class ScenarioEditor:
         population: Population,
         networks: Mapping[str, Network],
         standards: list[Standard],
-        buffer_meters: float = 100.0,
-        max_snap_meters: float = 300.0,
+        buffer_meters: float = DEFAULTS.buffer_meters,
+        max_snap_meters: float = DEFAULTS.max_snap_meters,
     ) -> None:
         self.resolved = resolved
         self.population = population
@@ -428,7 +429,7 @@ def open_editor(
     stds, pop, nets = scenario_inputs(resolved, progress=progress)
     return ScenarioEditor(
         resolved, population=pop, networks=nets, standards=stds,
-        buffer_meters=params["buffer_meters"], max_snap_meters=params["max_snap_meters"],
+        buffer_meters=params.buffer_meters, max_snap_meters=params.max_snap_meters,
     )  # fmt: skip
 
 

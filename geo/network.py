@@ -129,6 +129,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from geo import _io, settings
 from geo._errors import InputFileError, NetworkError
+from geo.parameters import DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -467,7 +468,7 @@ def network_from_lines(
     snap_tolerance_meters
         End points closer than this are merged before noding.
     walk_speed_kmh
-        Walking speed; ``None`` reads ``settings.walk_speed_kmh`` (4 km/h).
+        Walking speed; ``None`` reads ``DEFAULTS.walk_speed_kmh`` (geo.parameters).
     drive_speeds_kmh
         Speeds per class that override or extend :data:`DRIVE_SPEEDS_KMH`.
     congestion_factor
@@ -698,7 +699,7 @@ def load_network(
     use_cache
         Read and write ``settings.resolve_cache_folder()``; the key hashes the file (bytes, or
         path+size+mtime above 256 MB), the mode, the parameters (defaults resolved, e.g.
-        ``settings.walk_speed_kmh``) and this module's code.
+        ``DEFAULTS.walk_speed_kmh``) and this module's code.
     **params
         Options for :func:`network_from_file`.
 
@@ -851,7 +852,7 @@ def _check_congestion(value: float) -> float:
 
 
 def _resolve_walk_speed(walk_speed_kmh: float | None) -> float:
-    speed = settings.walk_speed_kmh if walk_speed_kmh is None else walk_speed_kmh
+    speed = DEFAULTS.walk_speed_kmh if walk_speed_kmh is None else walk_speed_kmh
     if not (isinstance(speed, int | float) and math.isfinite(speed) and speed > 0):
         msg = f"walk_speed_kmh={speed!r}: expected a speed in km/h > 0 (default 4)"
         raise NetworkError(msg)
@@ -871,7 +872,7 @@ def _resolved_params(mode: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``params`` with the defaults read from settings made explicit (for cache keys)."""
     out = dict(params) | {"metric_crs": settings.metric_crs}
     if mode == "walk" and out.get("walk_speed_kmh") is None:
-        out["walk_speed_kmh"] = settings.walk_speed_kmh
+        out["walk_speed_kmh"] = DEFAULTS.walk_speed_kmh
     if mode == "drive":
         out["drive_speeds_kmh"] = _resolve_drive_speeds(out.get("drive_speeds_kmh"))
     return out

@@ -31,6 +31,7 @@ from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
 
 from geo import settings
+from geo.parameters import DEFAULTS
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +40,10 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 #: Last leg from the drive network to a door (compound lanes, yards), for drive-time costs.
-DRIVE_ACCESS_SPEED_KMH = 10.0
+DRIVE_ACCESS_SPEED_KMH = DEFAULTS.drive_access_speed_kmh
 
 #: Points farther than this from every road are off network (flagged, not counted as covered).
-DEFAULT_MAX_SNAP_METERS = 300.0
+DEFAULT_MAX_SNAP_METERS = DEFAULTS.max_snap_meters
 
 #: Added to every edge cost: scipy's sparse graphs must not hold zero-weight edges.
 _EPS = 1e-9
@@ -284,7 +285,7 @@ def reach_index_from_graph(
     seg_len = np.array(lens, float)
     fwd_len = np.where(np.isfinite(f_time), seg_len, np.inf)
     bwd_len = np.where(np.isfinite(b_time), seg_len, np.inf)
-    walk_mps = (walk_speed_kmh or settings.walk_speed_kmh) / 3.6
+    walk_mps = (walk_speed_kmh or DEFAULTS.walk_speed_kmh) / 3.6
     access_time = 1 / walk_mps if mode == "walk" else 3.6 / DRIVE_ACCESS_SPEED_KMH
     index = ReachIndex(
         mode=mode,

@@ -56,13 +56,14 @@ import shapely
 import tomli_w
 
 from geo import __version__, boundaries, settings
-from geo._errors import InputFileError, ScenarioError, UnknownSubdistrictError
+from geo._errors import InputFileError, ParameterError, ScenarioError, UnknownSubdistrictError
 from geo._io import atomic_target
 from geo.coverage import CoverageResult, compute_coverage, partition_subdistricts
 from geo.facilities import FACILITY_TYPES, FacilityTable, load_facilities
 from geo.network import Network, load_network
+from geo.parameters import BOUNDS, DEFAULTS, RunParameters, check_number
 from geo.population import Population, load_population
-from geo.standards import STANDARD_NAMES, Standard, make_standard
+from geo.standards import Standard, make_standard
 
 logger = logging.getLogger(__name__)
 
@@ -74,23 +75,6 @@ ADD_KEYS = ("id", "name", "type", "lon", "lat", "address", "status", "by", "meth
 MOVE_KEYS = ("id", "lon", "lat", "note")
 REMOVE_KEYS = ("id", "note")
 PLACED_BY = ("planner", "suggested")
-
-#: Parameters: name → (type, lower bound, upper bound, default). Bounds are inclusive.
-PARAMETERS: dict[str, tuple[type, float | None, float | None, Any]] = {
-    "standards": (list, None, None, list(STANDARD_NAMES)),
-    "walk_speed_kmh": (float, 1.0, 8.0, 4.0),
-    "walk_minutes": (float, 1.0, 60.0, 15.0),
-    "ems_km": (float, 0.5, 20.0, 3.5),
-    "ems_minutes": (float, 1.0, 60.0, 12.0),
-    "dispatch_delay_minutes": (float, 0.0, 30.0, 2.0),
-    "congestion_factor": (float, 1.0, 5.0, 1.0),
-    "buffer_meters": (float, 0.0, 1000.0, 100.0),
-    "max_snap_meters": (float, 10.0, 2000.0, 300.0),
-    "walk_types": (list, None, None, ["chc", "branch", "station", "village_clinic"]),
-    "ems_types": (list, None, None, ["ambulance_substation"]),
-    "population": (str, None, None, "pack"),
-    "network": (str, None, None, "pack"),
-}
 
 
 @dataclass(frozen=True)
@@ -226,32 +210,31 @@ def _freeze(value: Any) -> Any:
 
 
 def _check_parameters(params: Mapping[str, Any]) -> list[str]:
+    """Every problem of a ``[parameters]`` table (names, types, bounds), each on its own."""
     problems = []
     for key, value in params.items():
-        if key not in PARAMETERS:
-            problems.append(f"parameters.{key}: unknown; allowed: {', '.join(PARAMETERS)}")
+        if key not in RunParameters.names():
+            allowed = ", ".join(RunParameters.names())
+            problems.append(f"parameters.{key}: unknown; allowed: {allowed}")
             continue
-        kind, lo, hi, _ = PARAMETERS[key]
-        if kind is float:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(f"parameters.{key}={value!r}: must be a number")
-            elif (lo is not None and value < lo) or (hi is not None and value > hi):
-                problems.append(f"parameters.{key}={value!r}: out of range, expected {lo}–{hi}")
-        elif kind is str and not isinstance(value, str):
-            problems.append(f"parameters.{key}={value!r}: must be a text")
-        elif kind is list:
-            problems += _check_list_parameter(key, value)
+        try:
+            if key in BOUNDS:
+                check_number(key, value)
+            elif isinstance(getattr(DEFAULTS, key), str) and not isinstance(value, str):
+                problems.append(f"parameters.{key}={value!r}: must be a text")
+            elif isinstance(getattr(DEFAULTS, key), tuple):
+                if not isinstance(value, list | tuple):
+                    problems.append(f"parameters.{key}: must be a non-empty list")
+                else:
+                    DEFAULTS.replace(**{key: tuple(value)})
+        except ParameterError as exc:
+            problems.append(f"parameters.{exc}")
+    if not problems:
+        try:
+            RunParameters.from_mapping(params)
+        except ParameterError as exc:  # a rule between fields (dispatch delay < response time)
+            problems.append(f"parameters: {exc}")
     return problems
-
-
-def _check_list_parameter(key: str, value: Any) -> list[str]:
-    if not isinstance(value, list | tuple) or not value:
-        return [f"parameters.{key}: must be a non-empty list"]
-    valid = STANDARD_NAMES if key == "standards" else tuple(FACILITY_TYPES)
-    bad = [v for v in value if v not in valid]
-    if bad:
-        return [f"parameters.{key}: unknown {bad}; valid: {', '.join(valid)}"]
-    return []
 
 
 def _check_entry(kind: str, entry: Any, keys: tuple[str, ...]) -> list[str]:
@@ -331,7 +314,7 @@ class ResolvedScenario:
     scenario: Scenario
     chain: tuple[Scenario, ...]  # root first, this scenario last
     facilities: FacilityTable
-    parameters: dict[str, Any]
+    parameters: RunParameters
     content_hash: str
     changes: dict[str, int]
 
@@ -341,8 +324,12 @@ def resolve(
     *,
     folder: Path | None = None,
     geocode: Callable[[str], tuple[float, float]] | None = None,
+    facilities: FacilityTable | None = None,
 ) -> ResolvedScenario:
     """Apply the base chain: facilities after every edit, parameters merged (child wins).
+
+    ``facilities`` replaces the root scenario's facility source, already loaded (the ad-hoc
+    scenario of ``geo coverage`` reads its file with the coordinate system the planner named).
 
     Raises
     ------
@@ -356,9 +343,9 @@ def resolve(
     chain = _chain(scenario, folder)
     root = chain[0]
     assert root.facilities is not None  # guaranteed by validation
-    table = load_facilities(_relative(root.facilities, root))
+    table = facilities or load_facilities(_relative(root.facilities, root))
     gdf = table.gdf.copy()
-    params: dict[str, Any] = {k: v for k, (_, _, _, v) in PARAMETERS.items()}
+    params: dict[str, Any] = {}
     changes = {"added": 0, "moved": 0, "removed": 0}
     problems: list[str] = []
     for sc in chain:
@@ -373,13 +360,18 @@ def resolve(
         )
         raise ScenarioError(msg)
     for key in ("population", "network"):
-        if params[key] != "pack":
+        if params.get(key, "pack") != "pack":
             params[key] = str(_relative(params[key], _owner(chain, key)))
+    try:
+        run_params = RunParameters.from_mapping(params)
+    except ParameterError as exc:
+        msg = f"scenario {scenario.name!r}: parameters of the chain do not fit together: {exc}"
+        raise ScenarioError(msg) from exc
     note = f"scenario {scenario.name}: {changes['added']} added, {changes['moved']} moved, "
     note += f"{changes['removed']} removed after {root.name}"
     fac = replace(table, gdf=gdf.reset_index(drop=True), notes=(*table.notes, note))
     digest = hashlib.sha256("\n".join(s.to_toml() for s in chain).encode("utf-8")).hexdigest()
-    return ResolvedScenario(scenario, chain, fac, params, digest, changes)
+    return ResolvedScenario(scenario, chain, fac, run_params, digest, changes)
 
 
 def _owner(chain: tuple[Scenario, ...], key: str) -> Scenario:
@@ -591,35 +583,35 @@ class ScenarioRun:
         raise ScenarioError(msg)
 
 
-def standards_of(params: Mapping[str, Any]) -> list[Standard]:
-    """The standards a scenario's parameters ask for."""
+def standards_of(params: RunParameters) -> list[Standard]:
+    """The standards a run's parameters ask for, in their order."""
     out = []
-    for name in params["standards"]:
+    for name in params.standards:
         if name == "walk15":
-            out.append(make_standard(name, minutes=params["walk_minutes"],
-                                     facility_types=tuple(params["walk_types"])))  # fmt: skip
+            out.append(
+                make_standard(name, minutes=params.walk_minutes, facility_types=params.walk_types)
+            )
         else:
             out.append(
                 make_standard(
-                    name, minutes=params["ems_minutes"] if name == "ems_time" else None,
-                    km=None if name == "ems_time" else params["ems_km"],
-                    dispatch_delay_minutes=params["dispatch_delay_minutes"],
-                    facility_types=tuple(params["ems_types"]),
+                    name,
+                    minutes=params.ems_minutes if name == "ems_time" else None,
+                    km=None if name == "ems_time" else params.ems_km,
+                    dispatch_delay_minutes=params.dispatch_delay_minutes,
+                    facility_types=params.ems_types,
                 )
-            )  # fmt: skip
+            )
     return out
 
 
-def scenario_networks(params: Mapping[str, Any], modes: set[str]) -> dict[str, Network]:
-    """The networks a scenario's parameters ask for (cached on disk)."""
+def scenario_networks(params: RunParameters, modes: set[str]) -> dict[str, Network]:
+    """The networks a run's parameters ask for (cached on disk)."""
     nets = {}
     if "walk" in modes:
-        nets["walk"] = load_network(
-            "walk", params["network"], walk_speed_kmh=params["walk_speed_kmh"]
-        )
+        nets["walk"] = load_network("walk", params.network, walk_speed_kmh=params.walk_speed_kmh)
     if "drive" in modes:
         nets["drive"] = load_network(
-            "drive", params["network"], congestion_factor=params["congestion_factor"]
+            "drive", params.network, congestion_factor=params.congestion_factor
         )
     return nets
 
@@ -638,9 +630,9 @@ def scenario_inputs(
     say = progress or (lambda _m: None)
     params = resolved.parameters
     stds = standards_of(params)
-    say(f"loading population ({params['population']}) and networks ({params['network']})")
+    say(f"loading population ({params.population}) and networks ({params.network})")
     try:
-        pop = population or load_population(params["population"])
+        pop = population or load_population(params.population)
     except (InputFileError, UnknownSubdistrictError) as exc:
         msg = f"scenario {resolved.scenario.name!r}: parameters.population: {exc}"
         raise ScenarioError(msg) from exc
@@ -656,6 +648,25 @@ def population_hash(population: Population) -> str:
     return hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
 
 
+def adhoc_scenario(name: str, facilities: str, parameters: RunParameters) -> Scenario:
+    """A root scenario that is not saved: a facility source and the parameters that differ.
+
+    ``geo coverage`` runs one, so that it computes through :func:`run_scenario` like ``geo run``
+    and the app, and its tables carry the same metadata.
+    """
+    changed = tuple(
+        (k, _freeze(v))
+        for k, v in parameters.to_dict().items()
+        if _freeze(v) != _freeze(DEFAULTS.to_dict()[k])
+    )
+    return Scenario(
+        name=name,
+        description=f"ad-hoc run of {facilities} (geo coverage)",
+        facilities=facilities,
+        parameters=tuple(sorted(changed)),
+    )
+
+
 def run_scenario(
     scenario: Scenario | ResolvedScenario | str | Path,
     *,
@@ -664,8 +675,13 @@ def run_scenario(
     networks: Mapping[str, Network] | None = None,
     population: Population | None = None,
     subdistricts: gpd.GeoDataFrame | None = None,
+    facilities: FacilityTable | None = None,
 ) -> ScenarioRun:
     """Resolve (if needed) and compute every standard the scenario asks for.
+
+    The one coverage path: ``geo run``, ``geo coverage`` (an :func:`adhoc_scenario`) and
+    ``geo compare`` call it; the app's editor starts from the same inputs
+    (:func:`scenario_inputs`) and is tested to give the same tables.
 
     Each result's metadata records the scenario's name and content hash, the network keys, the
     population hash and the software version, so a later run can be checked against it.
@@ -674,7 +690,9 @@ def run_scenario(
     """
     say = progress or (lambda _m: None)
     resolved = (
-        scenario if isinstance(scenario, ResolvedScenario) else resolve(scenario, folder=folder)
+        scenario
+        if isinstance(scenario, ResolvedScenario)
+        else resolve(scenario, folder=folder, facilities=facilities)
     )
     params = resolved.parameters
     stds, pop, nets = scenario_inputs(
@@ -691,7 +709,7 @@ def run_scenario(
         say(f"{resolved.scenario.name}: {std.label_en}")
         res = compute_coverage(
             std, resolved.facilities, pop, network=nets.get(std.mode),
-            buffer_meters=params["buffer_meters"], max_snap_meters=params["max_snap_meters"],
+            buffer_meters=params.buffer_meters, max_snap_meters=params.max_snap_meters,
             subdistricts=subdistricts,
         )  # fmt: skip
         meta = {
@@ -889,14 +907,14 @@ def build_plan_2025(*, progress: Callable[[str], None] | None = None) -> Scenari
     say = progress or (lambda _m: None)
     base = resolve("baseline")
     params = base.parameters
-    pop = load_population(params["population"])
+    pop = load_population(params.population)
     nets = scenario_networks(params, {"walk", "drive"})
     walk15 = make_standard("walk15")
     say("placing Table 2's 32 sites (walk15, MCLP)")
     stations = optimize.suggest_sites(
         walk15, base.facilities, pop, network=nets["walk"], quota="plan"
     )
-    ems = make_standard("ems_time", dispatch_delay_minutes=params["dispatch_delay_minutes"])
+    ems = make_standard("ems_time", dispatch_delay_minutes=params.dispatch_delay_minutes)
     say("placing 5 ambulance substations on the corridors (ems_time, max coverage)")
     substations = optimize.suggest_substations(
         ems, base.facilities, pop, network=nets["drive"], objective="max_coverage",

@@ -46,9 +46,6 @@ cache_folder: Path = REPO_ROOT / ".cache"
 #: Environment variable that moves the cache folder (tests, shared servers).
 CACHE_ENV_VAR = "GEO_CACHE_DIR"
 
-#: Walking speed; GB 50180-2018 reads the 15-minute life circle as 800-1,000 m, i.e. 4 km/h.
-walk_speed_kmh: float = 4.0
-
 #: Census 2020 resident population of Minhang (district.geojson tag; plan: 2,653,500).
 census_population: int = 2_653_489
 

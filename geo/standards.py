@@ -22,7 +22,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from geo._errors import StandardError
-from geo.facilities import BASIC_LEVEL_TYPES, FACILITY_TYPES
+from geo.facilities import FACILITY_TYPES
+from geo.parameters import DEFAULTS, STANDARD_NAMES, check_number
 
 Mode = Literal["walk", "drive", "none"]
 Cost = Literal["time_s", "length_m", "euclidean_m"]
@@ -59,7 +60,7 @@ def make_standard(
     *,
     minutes: float | None = None,
     km: float | None = None,
-    dispatch_delay_minutes: float = 2.0,
+    dispatch_delay_minutes: float | None = None,
     facility_types: tuple[str, ...] | None = None,
 ) -> Standard:
     """Build a standard by name with optional parameters.
@@ -69,14 +70,16 @@ def make_standard(
     name
         ``walk15``, ``ems_distance``, ``ems_time`` or ``straight_line``.
     minutes
-        Time limit for ``walk15`` (default 15) or total response time for ``ems_time`` (12).
+        Time limit for ``walk15`` or total response time for ``ems_time`` (defaults:
+        ``DEFAULTS.walk_minutes``, ``DEFAULTS.ems_minutes``; bounds in ``geo.parameters``).
     km
-        Distance limit for ``ems_distance`` and ``straight_line`` (default 3.5).
+        Distance limit for ``ems_distance`` and ``straight_line`` (``DEFAULTS.ems_km``).
     dispatch_delay_minutes
-        ``ems_time`` only: minutes between the call and the ambulance leaving (default 2).
+        ``ems_time`` only: minutes between the call and the ambulance leaving
+        (``DEFAULTS.dispatch_delay_minutes``).
     facility_types
-        Facility type codes that count (defaults: basic-level types for walk15, ambulance
-        substations for the EMS standards).
+        Facility type codes that count (defaults: ``DEFAULTS.walk_types`` for walk15,
+        ``DEFAULTS.ems_types`` for the EMS standards).
     """
     types = facility_types
     if types is not None:
@@ -85,14 +88,14 @@ def make_standard(
             msg = f"unknown facility types {unknown}; valid: {', '.join(FACILITY_TYPES)}"
             raise StandardError(msg)
     if name == "walk15":
-        m = _positive(15.0 if minutes is None else minutes, "minutes", upper=120)
+        m = check_number("walk_minutes", DEFAULTS.walk_minutes if minutes is None else minutes)
         return Standard(
             name, f"walking time ≤ {m:g} min", f"步行{m:g}分钟可达", "walk", "time_s", m * 60,
-            tuple(types or BASIC_LEVEL_TYPES), {"minutes": m},
+            tuple(types or DEFAULTS.walk_types), {"minutes": m},
         )  # fmt: skip
-    ems_types = tuple(types or ("ambulance_substation",))
+    ems_types = tuple(types or DEFAULTS.ems_types)
     if name in ("ems_distance", "straight_line"):
-        d = _positive(3.5 if km is None else km, "km", upper=50)
+        d = check_number("ems_km", DEFAULTS.ems_km if km is None else km)
         if name == "ems_distance":
             return Standard(
                 name, f"network distance ≤ {d:g} km (drive)", f"车行路网距离≤{d:g}公里",
@@ -104,9 +107,14 @@ def make_standard(
             {"km": d},
         )  # fmt: skip
     if name == "ems_time":
-        m = _positive(12.0 if minutes is None else minutes, "minutes", upper=120)
-        delay = dispatch_delay_minutes
-        if not 0 <= delay < m:
+        m = check_number("ems_minutes", DEFAULTS.ems_minutes if minutes is None else minutes)
+        delay = check_number(
+            "dispatch_delay_minutes",
+            DEFAULTS.dispatch_delay_minutes
+            if dispatch_delay_minutes is None
+            else dispatch_delay_minutes,
+        )
+        if not delay < m:
             msg = f"dispatch delay {delay:g} min must be ≥ 0 and below the {m:g}-minute response"
             raise StandardError(msg)
         return Standard(
@@ -116,16 +124,6 @@ def make_standard(
         )  # fmt: skip
     msg = f"unknown standard {name!r}; valid: {', '.join(STANDARD_NAMES)}"
     raise StandardError(msg)
-
-
-def _positive(value: float, what: str, *, upper: float) -> float:
-    if not 0 < value <= upper:
-        msg = f"{what}={value!r} is out of range: expected a number in (0, {upper:g}]"
-        raise StandardError(msg)
-    return float(value)
-
-
-STANDARD_NAMES: tuple[str, ...] = ("walk15", "ems_distance", "ems_time", "straight_line")
 
 
 def with_types(standard: Standard, facility_types: tuple[str, ...]) -> Standard:

@@ -81,7 +81,7 @@ def test_coverage_several_standards_and_stand_in_types(capsys, pack):
 
 def test_coverage_bad_standard(capsys, pack):
     assert main(["coverage", "--standard", "walk10"]) == 2
-    assert "unknown standard 'walk10'; valid: walk15, ems_distance" in capsys.readouterr().err
+    assert "standards: unknown ['walk10']; valid: walk15, ems_distance" in capsys.readouterr().err
 
 
 def test_bench_json_keys(capsys, pack):
@@ -153,3 +153,39 @@ def test_compare_prints_every_unit_and_explains_missing_substations(capsys, pack
     assert "baseline: no ambulance substation in the facility list" in out
     assert "--types hospital,emergency_department" in out
     assert "plan-2025: no ambulance" not in out  # plan-2025 has its 5 substations
+
+
+def _csv_table(path):
+    import pandas as pd
+
+    return pd.read_csv(path, comment="#", encoding="utf-8-sig", dtype={"code": str})
+
+
+def test_coverage_run_and_the_app_give_identical_tables(capsys, tmp_path, pack):
+    """One coverage path: `geo coverage`, `geo run` and the app's editor agree on every cell."""
+    import pandas as pd
+
+    from geo import editor
+
+    scenario = tmp_path / "stand-in.toml"
+    scenario.write_text(
+        'name = "stand-in"\nfacilities = "pack"\n[parameters]\n'
+        'standards = ["walk15", "ems_distance"]\n'
+        'ems_types = ["hospital", "emergency_department"]\n',
+        encoding="utf-8",
+    )
+    assert main(["run", str(scenario), "--out", str(tmp_path / "run")]) == 0
+    cov = ["coverage", "--out", str(tmp_path / "cov"), "--stem", "stand-in"]
+    assert main([*cov, "--standard", "walk15"]) == 0
+    assert main([*cov, "--standard", "ems_distance", "--types", "hospital,emergency_department",
+                 "--overwrite"]) == 0  # fmt: skip
+    capsys.readouterr()
+    app = editor.open_editor(scenario)
+    for std in ("walk15", "ems_distance"):
+        by_run = _csv_table(tmp_path / "run" / f"stand-in_{std}.csv")
+        by_coverage = _csv_table(tmp_path / "cov" / f"stand-in_{std}.csv")
+        pd.testing.assert_frame_equal(by_run, by_coverage)
+        in_app = app.result(std).table.reset_index(drop=True)
+        in_app = in_app.astype({c: by_run[c].dtype for c in by_run.columns if c in in_app})
+        pd.testing.assert_frame_equal(by_run, in_app[by_run.columns], rtol=1e-9)
+    assert by_run["facilities"].iloc[-1] == 26  # 25 hospitals + 1 emergency department

@@ -33,6 +33,7 @@ from geo.network import (
     network_from_osm_file,
     network_from_polygon,
 )
+from geo.parameters import DEFAULTS
 
 X0, Y0 = 350_000.0, 3_440_000.0  # EPSG:32651 metres, ~121.43 E 31.08 N (Minhang)
 METRIC = "EPSG:32651"
@@ -537,7 +538,7 @@ def test_osm_fixture_walk_matches_osmnx(osm_fixture: Path) -> None:
     assert (net.report.nodes, net.report.edges) == (len(expected), expected.number_of_edges())
     assert all(net.G.has_edge(v, u) for u, v in net.G.edges())
     assert not {"trunk", "trunk_link"} & {str(d["highway"]) for *_, d in net.G.edges(data=True)}
-    assert all(d["speed_kph"] == settings.walk_speed_kmh for *_, d in net.G.edges(data=True))
+    assert all(d["speed_kph"] == DEFAULTS.walk_speed_kmh for *_, d in net.G.edges(data=True))
 
 
 def test_graphml_round_trip(osm_fixture: Path, tmp_path: Path) -> None:

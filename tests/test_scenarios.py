@@ -33,12 +33,17 @@ ROOT = 'name = "root"\nfacilities = "pack"\n'
         ('name = "x"\nbase = "y"\nfacilities = "pack"\n', r"exactly one of `base`"),
         (
             ROOT + "[parameters]\nwalk_speed_kmh = 20\n",
-            r"walk_speed_kmh=20: out of range, expected 1",
+            r"walk_speed_kmh=20: out of range; expected a number from 1 to 8 km/h",
         ),
         (ROOT + "[parameters]\nwalk_speed = 4\n", r"parameters.walk_speed: unknown; allowed"),
         (ROOT + '[parameters]\nstandards = ["walk10"]\n', r"unknown \['walk10'\]; valid: walk15"),
         (ROOT + '[parameters]\nems_types = ["ambulance"]\n', r"ems_types: unknown \['ambulance'\]"),
-        (ROOT + '[parameters]\ncongestion_factor = "high"\n', r"must be a number"),
+        (ROOT + '[parameters]\ncongestion_factor = "high"\n', r"'high': not a number"),
+        (ROOT + "[parameters]\nbuffer_meters = nan\n", r"buffer_meters=nan: out of range"),
+        (
+            ROOT + "[parameters]\ndispatch_delay_minutes = 13\n",
+            r"dispatch_delay_minutes=13 must be below ems_minutes=12",
+        ),
         (
             ROOT + '[[add]]\nname = "s"\ntype = "pharmacy"\nlon = 121.4\nlat = 31.1\n',
             r"add\[1\]: `type`='pharmacy': unknown facility type; valid: chc",
@@ -156,8 +161,8 @@ def test_resolve_applies_edits_in_order(tmp_path, pack):
     assert moved["subdistrict_zh"] == "七宝镇"
     new = gdf.loc["child:1"]
     assert (new["type"], new["status"], new["placed_by"]) == ("station", "planned", "suggested")
-    assert res.parameters["walk_speed_kmh"] == 4.5  # inherited
-    assert res.parameters["dispatch_delay_minutes"] == 3  # own
+    assert res.parameters.walk_speed_kmh == 4.5  # inherited
+    assert res.parameters.dispatch_delay_minutes == 3  # own
     assert res.changes == {"added": 1, "moved": 1, "removed": 1}
     assert [s.name for s in res.chain] == ["root", "child"]
 

@@ -35,8 +35,11 @@ def test_parameters():
     ("kwargs", "pattern"),
     [
         ({"name": "walk10"}, r"unknown standard 'walk10'; valid: walk15"),
-        ({"name": "walk15", "minutes": 0}, r"minutes=0 is out of range"),
-        ({"name": "ems_distance", "km": -1}, r"km=-1 is out of range"),
+        ({"name": "walk15", "minutes": 0}, r"walk_minutes=0: out of range; expected .* 1 to 60"),
+        ({"name": "walk15", "minutes": float("nan")}, r"walk_minutes=nan: out of range"),
+        ({"name": "ems_distance", "km": -1}, r"ems_km=-1: out of range"),
+        ({"name": "ems_distance", "km": float("inf")}, r"ems_km=inf: out of range"),
+        ({"name": "ems_time", "dispatch_delay_minutes": -1}, r"dispatch_delay_minutes=-1: out"),
         ({"name": "ems_time", "dispatch_delay_minutes": 12}, r"dispatch delay 12 min must be"),
         ({"name": "walk15", "facility_types": ("pharmacy",)}, r"unknown facility types"),
     ],
