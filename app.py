@@ -12,9 +12,8 @@ from typing import Any
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import coverage, export, facilities, geocoding, maps, plan, scenarios, settings
+from geo import GeoError, coverage, export, facilities, geocoding, maps, plan, scenarios, settings
 from geo import editor as geo_editor
-from geo._errors import GeoError
 
 APP_DIR = Path(__file__).resolve().parent
 maps.install_offline_assets(APP_DIR / "static")

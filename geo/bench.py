@@ -25,6 +25,12 @@ import shapely
 from geo import coverage, facilities, population, settings, standards
 from geo.network import Network, load_network
 
+__all__ = [
+    "EMS_STAND_IN_TYPES",
+    "reference_isochrones",
+    "run_bench",
+]
+
 logger = logging.getLogger(__name__)
 
 #: Stand-in for ambulance substations in EMS benchmarks (the pack has none): hospitals and the

@@ -23,6 +23,20 @@ import shapely
 from geo import _io, settings
 from geo._errors import InputFileError, UnknownSubdistrictError
 
+__all__ = [
+    "DEFAULT_MAX_GAP_METERS",
+    "DISTRICT_FILE",
+    "SUBDISTRICTS_FILE",
+    "SUBDISTRICT_COLUMNS",
+    "add_subdistrict",
+    "assign_subdistricts",
+    "data_folder_key",
+    "find_subdistrict",
+    "load_district",
+    "load_subdistricts",
+    "subdistricts",
+]
+
 logger = logging.getLogger(__name__)
 
 SUBDISTRICT_COLUMNS = ["code", "name_zh", "name_en", "boundary_status"]

@@ -21,6 +21,8 @@ from geo import __version__, settings
 from geo._errors import GeoError, RowError
 from geo.parameters import BOUNDS, DEFAULTS, STANDARD_NAMES, RunParameters
 
+__all__ = ["build_parser", "main"]
+
 logger = logging.getLogger("geo")
 
 Handler = Callable[[argparse.Namespace], int]

@@ -25,6 +25,24 @@ from geo._errors import CoordinateError
 from geo._validate import coord_system
 
 __all__ = [
+    "BD_X_PI",
+    "CRS_NAMES",
+    "KRASOVSKY_A",
+    "KRASOVSKY_EE",
+    "BoolArray",
+    "CrsName",
+    "FloatArray",
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "convert",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
+    "out_of_china",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
+]
+
+__all__ = [
     "CRS_NAMES",
     "CoordinateError",
     "bd09_to_gcj02",

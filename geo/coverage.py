@@ -42,6 +42,20 @@ from geo.reach import (
 )
 from geo.standards import Standard
 
+__all__ = [
+    "DISTRICT_CODE",
+    "TABLE_COLUMNS",
+    "CoverageResult",
+    "CoverageSession",
+    "ReachResult",
+    "compute_coverage",
+    "compute_reach",
+    "no_counted_facility_note",
+    "partition_subdistricts",
+    "reach_index",
+    "select_facilities",
+]
+
 #: Columns of :attr:`CoverageResult.table`, in order (``n_<type>`` columns follow ``facilities``).
 TABLE_COLUMNS: tuple[str, ...] = (
     "code", "name_zh", "name_en", "boundary_status", "area_km2", "covered_km2", "area_share",

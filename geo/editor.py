@@ -27,6 +27,16 @@ from geo.population import Population
 from geo.scenarios import Edit, ResolvedScenario, Scenario
 from geo.standards import Standard
 
+__all__ = [
+    "Change",
+    "EditorView",
+    "ScenarioEditor",
+    "display_table",
+    "editor_view",
+    "ems_reach",
+    "open_editor",
+]
+
 logger = logging.getLogger(__name__)
 
 

@@ -48,6 +48,20 @@ from geo._errors import ExportError
 from geo._io import atomic_target, refuse_existing
 from geo.coverage import DISTRICT_CODE, TABLE_COLUMNS, CoverageResult
 
+__all__ = [
+    "DEFAULT_STEM",
+    "MAX_STEM_CHARS",
+    "METADATA_NAME",
+    "export_all",
+    "export_bytes",
+    "export_comparison",
+    "export_csv",
+    "export_excel",
+    "export_geopackage",
+    "metadata_rows",
+    "safe_stem",
+]
+
 logger = logging.getLogger(__name__)
 
 #: Stem used when a scenario name has no character a file name can keep.

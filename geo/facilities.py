@@ -28,6 +28,30 @@ from geo._validate import (
     read_table,
 )
 
+__all__ = [
+    "BASIC_LEVEL_TYPES",
+    "DEFAULT_MERGE_METERS",
+    "FACILITY_COLUMNS",
+    "FACILITY_TYPES",
+    "FIELD_ALIASES",
+    "OSM_COLUMNS",
+    "PACK_FACILITY_SOURCE",
+    "STATUSES",
+    "FacilityTable",
+    "FacilityType",
+    "classify_osm",
+    "facilities_from_frame",
+    "facilities_from_osm_table",
+    "facilities_from_pack",
+    "facilities_from_upload",
+    "is_osm_table",
+    "load_facilities",
+    "merge_duplicates",
+    "parse_type",
+    "read_facilities",
+    "type_names",
+]
+
 logger = logging.getLogger(__name__)
 
 

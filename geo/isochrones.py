@@ -21,6 +21,18 @@ import shapely
 from geo.parameters import DEFAULTS
 from geo.reach import FloatArray, IntArray, ReachIndex, Snap
 
+__all__ = [
+    "DEFAULT_BUFFER_METERS",
+    "QUAD_SEGS",
+    "covered_intervals",
+    "interval_lines",
+    "isochrone",
+    "isochrone_lines",
+    "lines_to_polygon",
+    "polygons_in_parallel",
+    "substrings",
+]
+
 DEFAULT_BUFFER_METERS = DEFAULTS.buffer_meters
 
 #: Buffer smoothness: segments per quarter circle. 2 keeps polygons light: on the Minhang drive

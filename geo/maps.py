@@ -26,6 +26,20 @@ from branca.element import MacroElement, Template
 
 from geo import coords, settings
 
+__all__ = [
+    "AMAP_TILES",
+    "BASEMAPS",
+    "LABELS",
+    "OSM_ATTRIBUTION",
+    "SHARE_COLOURS",
+    "TYPE_STYLE",
+    "coverage_map",
+    "display_to_wgs84",
+    "install_offline_assets",
+    "share_colour",
+    "sources_for",
+]
+
 BASEMAPS = ("none", "osm", "amap")
 OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 AMAP_TILES = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"

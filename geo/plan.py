@@ -13,6 +13,24 @@ import shapely
 
 from geo import _io, settings
 
+__all__ = [
+    "BASELINE_BLIND_SPOT_UNITS",
+    "BASELINE_WALK15_AREA_SHARE",
+    "BASELINE_WALK15_RESIDENT_SHARE",
+    "CORRIDORS_HORIZONTAL",
+    "CORRIDORS_VERTICAL",
+    "EMS_RESPONSE_MINUTES",
+    "EMS_SERVICE_RADIUS_KM",
+    "NEW_AMBULANCE_SUBSTATIONS",
+    "OFFICIAL_COUNTS_2020",
+    "PLAN_AREA_KM2",
+    "PLAN_POPULATION_2020",
+    "PLAN_SOURCE",
+    "TABLE2_NEW_SITES",
+    "corridor_layer",
+    "corridor_names",
+]
+
 PLAN_SOURCE = "闵行区医疗卫生服务体系高质量发展建设方案 (2025 targets; baseline end of 2020)"
 
 #: Resident population at the end of 2020 (plan) and the census 2020 figure (district.geojson tag).

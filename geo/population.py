@@ -25,6 +25,15 @@ from geo import boundaries, settings
 from geo._errors import InputFileError, RowProblem, UnknownSubdistrictError
 from geo._validate import match_columns, parse_float, raise_if_problems, read_table
 
+__all__ = [
+    "POPULATION_ALIASES",
+    "Population",
+    "load_population",
+    "population_from_addresses",
+    "population_from_raster",
+    "population_from_table",
+]
+
 logger = logging.getLogger(__name__)
 
 POPULATION_ALIASES: dict[str, tuple[str, ...]] = {

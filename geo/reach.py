@@ -33,6 +33,18 @@ from scipy.sparse.csgraph import dijkstra
 from geo import settings
 from geo.parameters import DEFAULTS
 
+__all__ = [
+    "DEFAULT_MAX_SNAP_METERS",
+    "DRIVE_ACCESS_SPEED_KMH",
+    "CostKind",
+    "FloatArray",
+    "IntArray",
+    "ReachIndex",
+    "Snap",
+    "reach_index_from_graph",
+    "to_metric",
+]
+
 logger = logging.getLogger(__name__)
 
 CostKind = Literal["time_s", "length_m"]

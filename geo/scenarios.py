@@ -65,6 +65,39 @@ from geo.parameters import BOUNDS, DEFAULTS, RunParameters, check_number
 from geo.population import Population, load_population
 from geo.standards import Standard, make_standard
 
+__all__ = [
+    "ADD_KEYS",
+    "MOVE_KEYS",
+    "PLACED_BY",
+    "PLAN_2025_DESCRIPTION",
+    "REMOVE_KEYS",
+    "SCENARIO_FOLDER",
+    "TOP_KEYS",
+    "Comparison",
+    "Edit",
+    "ResolvedScenario",
+    "Scenario",
+    "ScenarioRun",
+    "adhoc_scenario",
+    "build_plan_2025",
+    "compare",
+    "comparison_json",
+    "geocode_offline",
+    "list_scenarios",
+    "load_scenario",
+    "population_hash",
+    "resolve",
+    "run_scenario",
+    "save_scenario",
+    "scenario_from_dict",
+    "scenario_from_suggestions",
+    "scenario_inputs",
+    "scenario_networks",
+    "scenario_path",
+    "site_changes",
+    "standards_of",
+]
+
 logger = logging.getLogger(__name__)
 
 #: Folder of the shipped scenarios.

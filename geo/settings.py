@@ -11,6 +11,28 @@ from pathlib import Path
 
 from geo._errors import DataFolderError
 
+__all__ = [
+    "AMAP_KEY_ENV_VAR",
+    "CACHE_ENV_VAR",
+    "DATA_ENV_VAR",
+    "DATA_FILES",
+    "DEFAULT_DATA_FOLDER",
+    "REPO_ROOT",
+    "amap_key",
+    "cache_folder",
+    "census_population",
+    "check_data_folder",
+    "data_file",
+    "data_folder",
+    "find_data_file",
+    "metric_crs",
+    "missing_data_files",
+    "resolve_amap_key",
+    "resolve_cache_folder",
+    "resolve_data_folder",
+    "wgs84_crs",
+]
+
 #: The repository root (the folder that holds ``geo/``).
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
 

@@ -25,6 +25,14 @@ from geo._errors import StandardError
 from geo.facilities import FACILITY_TYPES
 from geo.parameters import DEFAULTS, STANDARD_NAMES, check_number
 
+__all__ = [
+    "Cost",
+    "Mode",
+    "Standard",
+    "make_standard",
+    "with_types",
+]
+
 Mode = Literal["walk", "drive", "none"]
 Cost = Literal["time_s", "length_m", "euclidean_m"]
 
