@@ -22,7 +22,7 @@ import networkx as nx
 import osmnx as ox
 import shapely
 
-from geo import coverage, facilities, population, settings, standards
+from geo import coverage, facilities, parameters, population, settings, standards
 from geo.network import Network, load_network
 
 __all__ = [
@@ -109,7 +109,7 @@ def run_bench(*, repeat: int = 3, progress: Callable[[str], None] | None = None)
         "reference_area_km2": round(ref_poly.area / 1e6, 2),
         "ours_area_km2": round(rr.merged_m.area / 1e6, 2),
         "full_coverage_s": round(full_s, 4),
-        "full_coverage_standards": list(standards.STANDARD_NAMES),
+        "full_coverage_standards": list(parameters.STANDARD_NAMES),
         "ems_facility_types": list(EMS_STAND_IN_TYPES),
         **incremental,
         **suggest,

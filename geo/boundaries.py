@@ -153,12 +153,14 @@ def find_subdistrict(query: str | int, gdf: gpd.GeoDataFrame | None = None) -> p
     for col in ("code", "name_zh", "name_en"):
         hit = gdf[gdf[col].map(_normalise_name) == key]
         if len(hit) == 1:
-            return hit.iloc[0]
+            found: pd.Series = hit.iloc[0]
+            return found
     short = gdf[
         (gdf["name_zh"].map(_strip_suffix) == key) | (gdf["name_en"].map(_strip_suffix) == key)
     ]
     if len(short) == 1:
-        return short.iloc[0]
+        unit: pd.Series = short.iloc[0]
+        return unit
     valid = "; ".join(f"{r.code} {r.name_zh} ({r.name_en})" for r in gdf.itertuples())
     msg = f"unknown subdistrict {query!r}; valid units are: {valid}"
     raise UnknownSubdistrictError(msg)

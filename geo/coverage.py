@@ -391,7 +391,8 @@ def _table(
         table["resident_share"] = table["covered_residents"] / table["residents"]
         table["facilities_per_100k"] = table["facilities"] / table["residents"] * 1e5
     type_cols = [f"n_{t}" for t in standard.facility_types]
-    return table[[*TABLE_COLUMNS, *type_cols]]
+    out: pd.DataFrame = table[[*TABLE_COLUMNS, *type_cols]]
+    return out
 
 
 def _district_status(table: pd.DataFrame) -> str:
@@ -543,7 +544,8 @@ class CoverageSession:
     def _min_cost(self) -> FloatArray:
         if not self._costs:
             return np.full(len(self.population.gdf), np.inf)
-        return np.min(np.vstack(list(self._costs.values())), axis=0)
+        lowest: FloatArray = np.min(np.vstack(list(self._costs.values())), axis=0)
+        return lowest
 
     def _facility_reach(self, one: gpd.GeoDataFrame) -> tuple[FloatArray, shapely.Geometry]:
         rr = compute_reach(

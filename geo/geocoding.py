@@ -1002,7 +1002,7 @@ class OfflineGeocoder:
                 for suffix in _ROAD_SUFFIXES:
                     key = prefix + middle + suffix
                     if key != text and key in self.roads and self._road_inside(key, code):
-                        return key
+                        return str(key)
         return None
 
     # --- helpers ------------------------------------------------------------------------------

@@ -131,7 +131,8 @@ def substrings(
     all_owner = np.concatenate([np.arange(n), owner[inner], np.arange(n)])
     rank = np.concatenate([np.zeros(n), np.ones(inner.sum()), np.full(n, 2.0)])
     order = np.lexsort((np.arange(len(all_owner)), rank, all_owner))
-    return shapely.linestrings(all_xy[order], indices=all_owner[order])
+    lines: npt.NDArray[np.object_] = shapely.linestrings(all_xy[order], indices=all_owner[order])
+    return lines
 
 
 def lines_to_polygon(

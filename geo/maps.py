@@ -22,7 +22,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement, Template
+from branca.element import MacroElement
+from jinja2 import Template
 
 from geo import coords, settings
 
@@ -319,7 +320,7 @@ class _MetricScale(MacroElement):
     )
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca has no type hints
         self._name = "MetricScale"
 
 
@@ -333,7 +334,7 @@ class _Attribution(MacroElement):
     )
 
     def __init__(self, text: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca has no type hints
         self._name = "Attribution"
         self.text = text
 
@@ -355,7 +356,7 @@ class _Legend(MacroElement):
     def __init__(
         self, text: Mapping[str, str], standard_label: str, sources: Mapping[str, str], lang: str
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca has no type hints
         self._name = "Legend"
         steps = "".join(
             f'<span style="display:inline-block;width:22px;height:10px;background:{c}"></span>'

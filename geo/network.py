@@ -875,6 +875,8 @@ def _resolved_params(mode: str, params: Mapping[str, Any]) -> dict[str, Any]:
         out["walk_speed_kmh"] = DEFAULTS.walk_speed_kmh
     if mode == "drive":
         out["drive_speeds_kmh"] = _resolve_drive_speeds(out.get("drive_speeds_kmh"))
+        if out.get("congestion_factor") is None:  # the CLI and scenarios then share one key
+            out["congestion_factor"] = DEFAULTS.congestion_factor
     return out
 
 

@@ -1365,13 +1365,19 @@ def _checked_candidates(gdf: gpd.GeoDataFrame, sub: gpd.GeoDataFrame) -> gpd.Geo
         return gdf.reset_index(drop=True)
     pts = gdf.geometry.to_crs(settings.wgs84_crs)
     n = len(gdf)
-    get = lambda c, d: gdf[c].tolist() if c in gdf else [d] * n  # noqa: E731
+
+    def column(name: str, default: object) -> list[object]:
+        return list(gdf[name].tolist()) if name in gdf else [default] * n
+
     return _candidate_frame(
-        pts.x.to_numpy(), pts.y.to_numpy(), source=get("source", "given"),
-        on_corridor=get("on_corridor", False), road_name=get("road_name", None),
-        subdistricts=sub, ids=[str(i) for i in get("candidate_id", None)]
-        if "candidate_id" in gdf else None,
-    )  # fmt: skip
+        pts.x.to_numpy(),
+        pts.y.to_numpy(),
+        source=[str(v) for v in column("source", "given")],
+        on_corridor=[bool(v) for v in column("on_corridor", False)],
+        road_name=[None if v is None or v != v else str(v) for v in column("road_name", None)],
+        subdistricts=sub,
+        ids=[str(i) for i in column("candidate_id", None)] if "candidate_id" in gdf else None,
+    )
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -1660,7 +1666,8 @@ def _by_subdistrict(
     w = pd.Series(problem.weights)
 
     def per_unit(values: pd.Series) -> pd.Series:
-        return sub["code"].map(values.groupby(by.to_numpy()).sum()).fillna(0.0)
+        out: pd.Series = sub["code"].map(values.groupby(by.to_numpy()).sum()).fillna(0.0)
+        return out
 
     table = sub[["code", "name_zh", "name_en"]].copy()
     table[quota_name] = table["code"].map(quota_of).fillna(0).astype(int)
@@ -1682,7 +1689,8 @@ def _by_subdistrict(
     with np.errstate(invalid="ignore", divide="ignore"):
         table["share_before"] = table["covered_before"] / table["residents"]
         table["share_after"] = table["covered_after"] / table["residents"]
-    return table
+    out: pd.DataFrame = table
+    return out
 
 
 def _suggestion(

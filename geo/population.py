@@ -61,7 +61,8 @@ class Population:
 
     def totals_by_subdistrict(self) -> pd.Series:
         """Residents per subdistrict code (units with no points are absent)."""
-        return self.gdf.groupby("subdistrict_code")["weight"].sum()
+        totals: pd.Series = self.gdf.groupby("subdistrict_code")["weight"].sum()
+        return totals
 
 
 def _read_addresses(path: Path | None = None) -> gpd.GeoDataFrame:

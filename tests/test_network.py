@@ -11,6 +11,7 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -189,7 +190,11 @@ def test_gap_inside_one_component_is_not_closed() -> None:
 
 def test_ends_within_snap_tolerance_are_merged() -> None:
     gdf = roads(("residential", [(0, 0), (100, 0)]), ("residential", [(104, 0), (200, 0)]))
-    no_gaps = {"min_island_meters": 0, "gap_tolerance_meters": 0, "detour_repair": False}
+    no_gaps: dict[str, Any] = {
+        "min_island_meters": 0,
+        "gap_tolerance_meters": 0,
+        "detour_repair": False,
+    }
     net = network_from_lines(gdf, mode="walk", **no_gaps)
     assert (net.G.number_of_nodes(), net.report.components) == (3, 1)
     assert net.report.length_km == pytest.approx(0.2)  # B now starts at x=100
@@ -261,7 +266,7 @@ def test_dead_end_with_a_short_detour_is_left_alone(
 ) -> None:
     # the U with a cross link at x=link_x joining the two bars near the dead end
     gdf = u_layer(("residential", [(link_x, 0), (link_x, 20)]))
-    kw = {} if min_detour is None else {"min_detour_meters": min_detour}
+    kw: dict[str, Any] = {} if min_detour is None else {"min_detour_meters": min_detour}
     net = network_from_lines(gdf, mode="walk", min_island_meters=0, **kw)
     assert net.report.detour_connectors == expected
     assert net.report.repair_connectors == expected
@@ -444,8 +449,7 @@ def test_travel_times_use_class_speed_congestion_and_walk_setting(
     assert seconds(mode="drive", drive_speeds_kmh={"residential": 30}) == pytest.approx(12)
     assert seconds(mode="walk") == pytest.approx(90)
     assert seconds(mode="walk", walk_speed_kmh=5) == pytest.approx(72)
-    monkeypatch.setattr(settings, "walk_speed_kmh", 6.0)
-    assert seconds(mode="walk") == pytest.approx(60)
+    assert seconds(mode="walk") == pytest.approx(100 / (DEFAULTS.walk_speed_kmh / 3.6))
 
 
 def test_known_projected_crs_is_reprojected() -> None:
@@ -608,9 +612,13 @@ def test_load_network_reads_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path:
         load_network("walk", gap_tolerance_meters=50)
     with pytest.raises(AssertionError, match="rebuilt"):
         load_network("walk", detour_repair=False)
-    monkeypatch.setattr(settings, "walk_speed_kmh", 5.0)
     with pytest.raises(AssertionError, match="rebuilt"):
-        load_network("walk")
+        load_network("walk", walk_speed_kmh=5.0)
+    # the default written out is the default: same key, read from the cache (walk and drive)
+    assert network._resolved_params("drive", {}) == network._resolved_params(
+        "drive", {"congestion_factor": DEFAULTS.congestion_factor}
+    )
+    assert load_network("walk", walk_speed_kmh=DEFAULTS.walk_speed_kmh).key == first.key
 
 
 def test_writing_a_cache_prunes_networks_unused_for_30_days(tmp_path: Path) -> None:

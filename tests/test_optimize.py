@@ -259,6 +259,7 @@ def test_greedy_fallback_uses_the_lp_bound(monkeypatch):
     assert sol.status == "greedy_fallback" and sol.method == "greedy (CBC fallback)"
     assert sol.bound_source == "lp_relaxation"
     assert sol.bound == pytest.approx(lp.bound)
+    assert sol.bound is not None and sol.gap is not None
     assert sol.bound >= sol.objective and 0 <= sol.gap < 1
     with pytest.raises(SiteSelectionError, match="CBC returned no solution"):
         optimize.solve_mclp(A, w, 5, fallback=False)
