@@ -15,10 +15,10 @@ import sys
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from geo import __version__, settings
-from geo._errors import GeoError, RowError
+from geo._errors import GeoError, ParameterError, RowError
 from geo.parameters import BOUNDS, DEFAULTS, STANDARD_NAMES, RunParameters
 
 __all__ = ["build_parser", "main"]
@@ -420,54 +420,56 @@ def _suggest_corridors(text: str) -> list[tuple[str, ...]] | None:
 
 
 def _cmd_suggest(args: argparse.Namespace) -> int:
-    from geo import facilities, optimize, population
-    from geo.network import load_network
-    from geo.standards import make_standard
+    from geo import facilities, optimize, population, scenarios
 
-    std = make_standard(
-        args.standard, minutes=args.minutes, km=args.km,
-        dispatch_delay_minutes=args.dispatch_delay,
-    )  # fmt: skip
+    flags = {
+        "walk_minutes" if args.standard == "walk15" else "ems_minutes": args.minutes,
+        "ems_km": args.km,
+        "dispatch_delay_minutes": args.dispatch_delay,
+        "solver_time_limit_s": args.time_limit,
+        "candidate_spacing_m" if args.standard == "walk15" else "corridor_spacing_m": args.spacing,
+        "ems_sites": args.n,
+        "population": args.population,
+        "network": args.network,
+    }
+    params = RunParameters.from_mapping(
+        {"standards": (args.standard,), **{k: v for k, v in flags.items() if v is not None}}
+    )
+    (std,) = scenarios.standards_of(params)
     say = _progress(args) or (lambda _m: None)
     fac = facilities.load_facilities(args.facilities, coords_system=args.coords)
-    pop = population.load_population(args.population)
-    say(f"loading the {std.mode} network ({args.network})")
-    net = load_network(std.mode, args.network) if std.mode != "none" else None
+    pop = population.load_population(params.population)
+    say(f"loading the {std.mode} network ({params.network})")
+    net = scenarios.scenario_networks(params, {std.mode}).get(std.mode)
     cand = (
         optimize.read_candidates(args.candidates, coords_system=args.candidate_coords)
         if args.candidates is not None
         else None
     )
-    curve = None
+    quota: int | Literal["plan"] = int(args.quota) if args.quota.isdigit() else "plan"
+    if args.quota not in ("plan",) and not args.quota.isdigit():
+        msg = f"--quota={args.quota!r}: expected 'plan' (Table 2) or a number of new sites"
+        raise ParameterError(msg)
+    problem = None
     if std.name == "walk15":
-        quota: Any = int(args.quota) if args.quota.isdigit() else args.quota
-        spacing = args.spacing or optimize.DEFAULT_CANDIDATE_SPACING_M
         say(f"candidates and their reach ({len(cand) if cand is not None else 'network nodes'})")
         problem = optimize.site_problem(
-            std, fac, pop, network=net, candidates=cand, candidate_spacing_m=spacing
-        )
-        say(f"solving ({args.method}, time limit {args.time_limit:g} s)")
-        result = optimize.suggest_sites(
-            std, fac, pop, network=net, quota=quota, candidates=cand, problem=problem,
-            time_limit_s=args.time_limit, candidate_spacing_m=spacing, method=args.method,
+            std, fac, pop, network=net, candidates=cand,
+            candidate_spacing_m=params.candidate_spacing_m,
         )  # fmt: skip
-        if args.curve:
-            curve = optimize.coverage_curve(
-                std, fac, pop, network=net, n_max=args.curve, problem=problem,
-                quota=quota if args.quota == "plan" else None,
-            )  # fmt: skip
-    else:
-        if net is None:
-            print("error: the EMS suggestion needs a drive-network standard", file=sys.stderr)
-            return 2
-        say("sampling the corridors and solving")
-        result = optimize.suggest_substations(
-            std, fac, pop, network=net,
-            objective="set_cover" if args.objective == "cover" else "max_coverage",
-            n_sites=args.n, corridors=_suggest_corridors(args.corridors), candidates=cand,
-            require_subdistricts=args.each_subdistrict, off_corridor=not args.no_off_corridor,
-            spacing_m=args.spacing or optimize.DEFAULT_CORRIDOR_SPACING_M,
-            time_limit_s=args.time_limit,
+    say(f"solving ({args.method}, time limit {params.solver_time_limit_s:g} s)")
+    result = optimize.suggest(
+        std, fac, pop, network=net, params=params, quota=quota,
+        objective="set_cover" if args.objective == "cover" else "max_coverage",
+        corridors=_suggest_corridors(args.corridors), candidates=cand,
+        require_subdistricts=args.each_subdistrict, off_corridor=not args.no_off_corridor,
+        method=args.method, problem=problem,
+    )  # fmt: skip
+    curve = None
+    if args.curve and problem is not None:
+        curve = optimize.coverage_curve(
+            std, fac, pop, network=net, n_max=args.curve, problem=problem,
+            quota=quota if quota == "plan" else None,
         )  # fmt: skip
     written: list[str] = []
     if args.out is not None:
@@ -534,28 +536,29 @@ def register_suggest(sub: Any) -> None:
         help="EMS: 'plan' (三纵四横) or road-name groups, e.g. '沪闵路/七莘路;江川路'",
     )  # fmt: skip
     p.add_argument(
-        "--objective", choices=("cover", "max"), default="cover",
-        help="EMS: fewest sites covering all (cover) or most covered with --n (max)",
+        "--objective", choices=("cover", "max"), default="max",
+        help="EMS: most covered with --n sites (max, the plan's 5; default, as the app and "
+        "plan-scenario) or fewest sites covering everyone coverable (cover)",
     )  # fmt: skip
-    p.add_argument("--n", type=int, default=5, help="EMS max: number of substations (5)")
+    p.add_argument("--n", type=int, help=_help("ems_sites"))
     p.add_argument(
-        "--each-subdistrict", default="plan", choices=("plan", "none"),
-        help="EMS: one new substation in each 街镇 lacking one ('plan') or no such rule",
+        "--each-subdistrict", default="none", choices=("plan", "none"),
+        help="EMS: no per-街镇 rule (default) or one new substation in each 街镇 lacking one",
     )  # fmt: skip
     p.add_argument(
         "--no-off-corridor", action="store_true",
         help="EMS: never use off-corridor candidates (error if a 街镇 has none)",
     )  # fmt: skip
     p.add_argument("--method", choices=("exact", "greedy"), default="exact")
-    p.add_argument("--time-limit", type=float, default=60.0, help="CBC time limit, s (60)")
+    p.add_argument("--time-limit", type=float, help=_help("solver_time_limit_s"))
     p.add_argument("--curve", type=int, help="walk15: also write residents covered vs 1..N sites")
     p.add_argument("--minutes", type=float, help="time limit (walk15: 15; ems_time: 12)")
-    p.add_argument("--km", type=float, help="ems_distance limit (3.5)")
-    p.add_argument("--dispatch-delay", type=float, default=2.0, help="ems_time: minutes (2)")
+    p.add_argument("--km", type=float, help=_help("ems_km"))
+    p.add_argument("--dispatch-delay", type=float, help=_help("dispatch_delay_minutes"))
     p.add_argument("--facilities", default="pack", help="'pack' or a facilities CSV/Excel file")
     p.add_argument("--coords", default="wgs84", help="coordinate system of the facilities file")
-    p.add_argument("--population", default="pack", help="'pack', a subdistrict table or a raster")
-    p.add_argument("--network", default="pack", help="'pack' or a road/OSM file")
+    p.add_argument("--population", help="'pack' (default), a subdistrict table or a raster")
+    p.add_argument("--network", help="'pack' (default) or a road/OSM file")
     p.add_argument("--out", type=Path, help="folder for the sites (CSV + GeoPackage) and summary")
     p.add_argument("--stem", default="suggested_sites", help="file name stem")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")

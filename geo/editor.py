@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -129,29 +129,22 @@ class ScenarioEditor:
             facilities_source=f"scenario {self.name} with {len(self.history)} edits",
         )
 
-    def suggest(self, standard: str, *, quota: Any = "plan", n_sites: int = 5) -> list[str]:
-        """Run the suggestion engine on the current sites and add its proposals as edits.
+    def suggest(self, standard: str, *, quota: int | Literal["plan"] = "plan") -> list[str]:
+        """Run :func:`geo.optimize.suggest` on the current sites; add its proposals as edits.
 
         ``walk15``: new community sites with ``quota`` (``"plan"`` = Table 2, or N). EMS
-        standards: ``n_sites`` ambulance substations on the corridors (maximal coverage). Each
-        proposal becomes a planned site ``placed_by="suggested"`` that the planner can move or
-        remove (and undo). Returns the new ids.
+        standards: the scenario's ``ems_sites`` ambulance substations on the corridors (maximal
+        coverage), as ``geo suggest`` and ``geo plan-scenario`` place them. Each proposal
+        becomes a planned site ``placed_by="suggested"`` that the planner can move or remove
+        (and undo). Returns the new ids.
         """
         from geo import optimize
 
         std = self.standards[standard]
-        net = self.networks.get(std.mode)
-        if std.name == "walk15":
-            sug = optimize.suggest_sites(std, self.facilities(), self.population, network=net,
-                                         quota=quota)  # fmt: skip
-        elif net is not None:
-            sug = optimize.suggest_substations(
-                std, self.facilities(), self.population, network=net,
-                objective="max_coverage", n_sites=n_sites, require_subdistricts="none",
-            )  # fmt: skip
-        else:
-            msg = f"suggestion needs a network standard; {standard} is a straight-line radius"
-            raise ScenarioError(msg)
+        sug = optimize.suggest(
+            std, self.facilities(), self.population, network=self.networks.get(std.mode),
+            params=self.resolved.parameters, quota=quota,
+        )  # fmt: skip
         method = f"{sug.method}, {sug.objective_kind}, {std.name}, status {sug.solver_status}"
         ids = []
         for r in sug.sites.itertuples():

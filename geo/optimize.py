@@ -70,6 +70,7 @@ from geo._validate import read_table
 from geo.coverage import DISTRICT_CODE, reach_index, select_facilities
 from geo.facilities import FACILITY_TYPES, FacilityTable, facilities_from_frame
 from geo.network import Network
+from geo.parameters import DEFAULTS, RunParameters
 from geo.population import Population
 from geo.reach import DEFAULT_MAX_SNAP_METERS, FloatArray, IntArray, ReachIndex, Snap, to_metric
 from geo.standards import Standard
@@ -82,11 +83,11 @@ QuotaSpec = Literal["plan"] | int | Mapping[str, int | tuple[int, int]]
 
 
 #: Default time limit for one exact solve (seconds).
-DEFAULT_TIME_LIMIT_S = 60.0
+DEFAULT_TIME_LIMIT_S = DEFAULTS.solver_time_limit_s
 #: Default spacing of network-node candidates for new stations (metres, grid thinning).
-DEFAULT_CANDIDATE_SPACING_M = 200.0
+DEFAULT_CANDIDATE_SPACING_M = DEFAULTS.candidate_spacing_m
 #: Default spacing of candidates sampled along the EMS corridors (metres).
-DEFAULT_CORRIDOR_SPACING_M = 300.0
+DEFAULT_CORRIDOR_SPACING_M = DEFAULTS.corridor_spacing_m
 #: New sites in the plan's Table 2 (centres + stations): 32.
 PLAN_NEW_SITES = sum(c + s for c, s in plan.TABLE2_NEW_SITES.values())
 #: Population-weighted percentile reported beside the mean in :class:`AccessStats`.
@@ -2089,6 +2090,60 @@ def _ems_notes(
             "from every candidate: no choice of these candidates covers them"
         )
     return out
+
+
+# --- the one entry point ----------------------------------------------------------------------
+
+
+def suggest(
+    standard: Standard,
+    facilities: FacilityTable | gpd.GeoDataFrame,
+    population: Population,
+    *,
+    network: Network | None,
+    params: RunParameters = DEFAULTS,
+    quota: QuotaSpec = "plan",
+    objective: Literal["set_cover", "max_coverage"] = "max_coverage",
+    n_sites: int | None = None,
+    require_subdistricts: Literal["plan", "none"] | Collection[str] = "none",
+    corridors: Sequence[Sequence[str]] | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+    off_corridor: bool = True,
+    method: Literal["exact", "greedy"] = "exact",
+    problem: SiteProblem | None = None,
+) -> SiteSuggestion:
+    """Suggest new sites for a standard: the one function behind the app, ``geo suggest`` and
+    ``geo plan-scenario``, so the three give the same answer with the same defaults.
+
+    ``walk15``: new community sites by maximal covering with ``quota`` (``"plan"`` = Table 2's
+    32 sites per unit, or N). EMS standards: ambulance substations on the 三纵四横 corridors;
+    by default the plan's reading — maximal coverage with ``params.ems_sites`` (5) new
+    substations, no per-街镇 rule (``objective="set_cover"`` with
+    ``require_subdistricts="plan"`` gives the fewest sites covering everyone coverable with one
+    in each 街镇). Time limit, candidate spacing and snap distance come from ``params``.
+
+    Raises
+    ------
+    SiteSelectionError
+        A straight-line standard (no network), or a problem that cannot be solved as asked.
+    """
+    if network is None:
+        msg = f"suggestion needs a network standard; {standard.name} is a straight-line radius"
+        raise SiteSelectionError(msg)
+    if standard.name == "walk15":
+        return suggest_sites(
+            standard, facilities, population, network=network, quota=quota,
+            candidates=candidates, time_limit_s=params.solver_time_limit_s,
+            candidate_spacing_m=params.candidate_spacing_m, method=method,
+            max_snap_meters=params.max_snap_meters, problem=problem,
+        )  # fmt: skip
+    return suggest_substations(
+        standard, facilities, population, network=network, objective=objective,
+        n_sites=params.ems_sites if n_sites is None else n_sites, corridors=corridors,
+        candidates=candidates, require_subdistricts=require_subdistricts,
+        off_corridor=off_corridor, spacing_m=params.corridor_spacing_m,
+        time_limit_s=params.solver_time_limit_s, max_snap_meters=params.max_snap_meters,
+    )  # fmt: skip
 
 
 # --- curves -----------------------------------------------------------------------------------

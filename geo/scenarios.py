@@ -942,17 +942,15 @@ def build_plan_2025(*, progress: Callable[[str], None] | None = None) -> Scenari
     params = base.parameters
     pop = load_population(params.population)
     nets = scenario_networks(params, {"walk", "drive"})
-    walk15 = make_standard("walk15")
+    stds = {s.name: s for s in standards_of(params.replace(standards=("walk15", "ems_time")))}
     say("placing Table 2's 32 sites (walk15, MCLP)")
-    stations = optimize.suggest_sites(
-        walk15, base.facilities, pop, network=nets["walk"], quota="plan"
+    stations = optimize.suggest(
+        stds["walk15"], base.facilities, pop, network=nets["walk"], params=params
     )
-    ems = make_standard("ems_time", dispatch_delay_minutes=params.dispatch_delay_minutes)
-    say("placing 5 ambulance substations on the corridors (ems_time, max coverage)")
-    substations = optimize.suggest_substations(
-        ems, base.facilities, pop, network=nets["drive"], objective="max_coverage",
-        n_sites=5, require_subdistricts="none",
-    )  # fmt: skip
+    say(f"placing {params.ems_sites} ambulance substations on the corridors (ems_time, max)")
+    substations = optimize.suggest(
+        stds["ems_time"], base.facilities, pop, network=nets["drive"], params=params
+    )
     return scenario_from_suggestions(
         "plan-2025", PLAN_2025_DESCRIPTION, base="baseline", suggestions=[stations, substations]
     )

@@ -79,3 +79,30 @@ def test_saved_edits_resolve_to_the_same_sites(ed, tmp_path):
     )
     for _ in range(3):
         ed.undo()
+
+
+def test_app_geo_suggest_and_plan_scenario_place_the_same_substations(capsys, pack):
+    """One suggestion function: the app's "Suggest sites", `geo suggest` and the shipped
+    plan-2025 (written by `geo plan-scenario`) give the same 5 corridor substations."""
+    import json
+
+    from geo.cli import main
+
+    fresh = editor.open_editor("baseline")
+    ids = fresh.suggest("ems_time")
+    rows = fresh.facilities().set_index("id").loc[ids]
+    in_app = sorted(zip(rows["lon"].round(6), rows["lat"].round(6), strict=True))
+    assert main(["suggest", "--standard", "ems_time", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["objective_kind"] == "max_coverage" and summary["n_sites"] == 5
+    plan = scenarios.load_scenario("plan-2025")
+    shipped = sorted(
+        (round(e.get("lon"), 6), round(e.get("lat"), 6))
+        for e in plan.edits
+        if e.kind == "add" and e.get("type") == "ambulance_substation"
+    )
+    assert len(in_app) == 5
+    assert in_app == shipped
+    assert summary["residents_covered_after"] == round(
+        fresh.session("ems_time").table().iloc[-1]["covered_residents"]
+    )
