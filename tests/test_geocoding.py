@@ -13,7 +13,7 @@ from shapely.geometry import LineString, box
 
 from geo import coords, geocoding, settings
 from geo._errors import ExportError, GeocodingError, GeoError, InputFileError, RowError
-from geo.geocoding import GeocodeResult
+from geo.geocoding import GeocodeResult, providers, results
 
 RESIDENTIAL = "residential/residential_addresses_2022.csv"
 
@@ -483,7 +483,7 @@ def test_provider_from_name():
 
 def test_http_get_refuses_plain_http():
     with pytest.raises(GeoError, match="non-HTTPS"):
-        geocoding._http_get("http://example.com", {}, 1.0)
+        providers._http_get("http://example.com", {}, 1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -534,7 +534,7 @@ def test_cache_keys_differ_by_provider_and_subdistrict(tmp_path):
     assert cache.get("amap", "莘建路 60弄", "莘庄镇") is not None
     assert cache.get("nominatim", "莘建路60弄", "莘庄镇") is None
     assert cache.get("amap", "莘建路60弄", "七宝镇") is None
-    failed = geocoding._nowhere("x路1号", "amap", "amap request failed: timeout")
+    failed = results._nowhere("x路1号", "amap", "amap request failed: timeout")
     cache.put(failed)
     assert cache.get("amap", "x路1号") is None  # failures are retried, not cached
 
