@@ -2,8 +2,9 @@
 
 Commands follow the data's path: ``info`` (what the data folder holds), ``facilities`` (check a
 facility list), ``network`` (build a walk/drive network and report its repairs), ``coverage``
-(reach and coverage per subdistrict, exported), ``suggest`` (where new sites should go), ``run``
-and ``compare`` (scenarios), ``bench`` (speed against a reference method).
+(reach and coverage per subdistrict, exported), ``run`` and ``compare`` (scenarios),
+``plan-scenario`` (re-create ``plan-2025``), ``bench`` (speed against a reference method),
+``suggest`` (where new sites should go) and ``geocode`` (addresses to coordinates).
 """
 
 from __future__ import annotations
@@ -809,13 +810,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_geocode)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
     return parser
-
-
-#: Later modules register their subcommands here (network, coverage, bench).
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
