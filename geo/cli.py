@@ -570,8 +570,12 @@ def register_suggest(sub: Any) -> None:
 def _cmd_plan_scenario(args: argparse.Namespace) -> int:
     from geo import scenarios
 
+    out = args.out or scenarios.SCENARIO_FOLDER / "plan-2025.toml"  # read at run time
+    if out.exists() and not args.overwrite:  # before the suggestion runs, not after
+        msg = f"{out} already exists"
+        raise FileExistsError(msg)
     sc = scenarios.build_plan_2025(progress=_say)
-    path = scenarios.save_scenario(sc, args.out, overwrite=args.overwrite)
+    path = scenarios.save_scenario(sc, out, overwrite=args.overwrite)
     print(f"wrote {path}: {len(sc.edits)} suggested sites on {sc.base}")
     return 0
 
@@ -768,7 +772,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "plan-scenario", help="re-create scenarios/plan-2025.toml with the suggestion engine"
     )
-    p.add_argument("--out", type=Path, default=Path("scenarios/plan-2025.toml"))
+    p.add_argument(
+        "--out", type=Path, help="file to write (default: plan-2025.toml in the scenarios folder)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace the existing file")
     p.set_defaults(handler=_cmd_plan_scenario)
 

@@ -1,19 +1,68 @@
 from __future__ import annotations
 
+import argparse
+import csv
 import json
+import math
+import re
+import shutil
+from pathlib import Path
 
-from geo import settings
-from geo.cli import main
+import pandas as pd
+import pytest
+import shapely
+
+from geo import boundaries, plan, scenarios, settings
+from geo.cli import build_parser, main
+
+#: Every subcommand of ``geo`` (README's command table); written out, not read from the parser.
+COMMANDS = (
+    "info",
+    "facilities",
+    "network",
+    "coverage",
+    "run",
+    "compare",
+    "plan-scenario",
+    "bench",
+    "suggest",
+    "geocode",
+)
 
 
-def test_help_lists_commands(capsys):
-    try:
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_the_parser_defines_exactly_the_documented_commands():
+    assert sorted(subcommands()) == sorted(COMMANDS)
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exc:
         main(["--help"])
-    except SystemExit as exc:
-        assert exc.code == 0
+    assert exc.value.code == 0
     out = capsys.readouterr().out
-    for command in ("info", "facilities"):
-        assert command in out
+    for command in subcommands():
+        assert re.search(rf"^\s+{re.escape(command)}\s", out, re.M), command
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(capsys, command):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: geo {command}")
+    assert "--help" in out
+
+
+def test_readme_documents_every_command():
+    readme = (settings.REPO_ROOT / "README.md").read_text("utf-8")
+    for command in subcommands():
+        assert f"`geo {command}" in readme, command
 
 
 def test_info_json(capsys, pack):
@@ -189,3 +238,187 @@ def test_coverage_run_and_the_app_give_identical_tables(capsys, tmp_path, pack):
         in_app = in_app.astype({c: by_run[c].dtype for c in by_run.columns if c in in_app})
         pd.testing.assert_frame_equal(by_run, in_app[by_run.columns], rtol=1e-9)
     assert by_run["facilities"].iloc[-1] == 26  # 25 hospitals + 1 emergency department
+
+
+# --- geo suggest ------------------------------------------------------------------------------
+
+
+def test_suggest_three_sites_anywhere_writes_them(capsys, tmp_path, pack):
+    out = tmp_path / "out"
+    argv = ["suggest", "--standard", "walk15", "--quota", "3", "--out", str(out), "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_sites"] == 3
+    assert sorted(Path(f).name for f in summary["files"]) == [
+        "suggested_sites.csv",
+        "suggested_sites.gpkg",
+        "suggested_sites_by_subdistrict.csv",
+        "suggested_sites_summary.json",
+    ]
+    sites = pd.read_csv(out / "suggested_sites.csv", encoding="utf-8-sig")
+    assert len(sites) == 3
+    assert sorted(sites["rank"]) == [1, 2, 3]
+    assert len(set(zip(sites["lon"], sites["lat"], strict=True))) == 3  # three places
+    # each site's newly covered residents (in rank order) add up to the district's gain
+    gain = summary["residents_covered_after"] - summary["residents_covered_before"]
+    assert sites["residents_new"].sum() == pytest.approx(gain, abs=3)
+    assert (sites["residents_new"] > 0).all()
+    # the sites lie in the subdistrict the file names
+    units = boundaries.load_subdistricts().set_index("name_zh")
+    for row in sites.itertuples():
+        assert (
+            units.geometry[row.subdistrict_zh]
+            .buffer(1e-4)
+            .contains(shapely.Point(row.lon, row.lat))
+        ), row
+
+
+@pytest.mark.parametrize(
+    ("quota", "message"),
+    [
+        ("0", "quota=0: ask for at least one site"),
+        ("three", "quota='three': expected 'plan', a number of sites"),
+    ],
+    ids=["zero", "a-word"],
+)
+def test_suggest_bad_quota_is_refused(capsys, tmp_path, pack, quota, message):
+    out = tmp_path / "out"
+    assert main(["suggest", "--quota", quota, "--out", str(out)]) == 2
+    assert f"error: {message}" in capsys.readouterr().err
+    assert not out.exists()  # nothing written
+
+
+# --- geo geocode ------------------------------------------------------------------------------
+
+RESIDENTIAL = "residential/residential_addresses_2022.csv"
+
+
+def labelled_rows() -> list[dict[str, str]]:
+    """The pack's geocoded residential addresses (address, subdistrict, true WGS-84)."""
+    return pd.read_csv(settings.data_file(RESIDENTIAL), dtype=str).to_dict("records")
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance on a sphere of the mean Earth radius (independent of pyproj)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    """A cache folder of the test's own: no manual override from another test can win."""
+    monkeypatch.setattr(settings, "cache_folder", tmp_path / "cache")
+
+
+def test_geocode_three_addresses(capsys, tmp_path, pack, own_cache):
+    chosen = ("纪翟路2793号", "永平南路198弄", "龙柏四村")  # two numbered, one named compound
+    truth = {r["address"]: r for r in labelled_rows() if r["address"] in chosen}
+    assert sorted(truth) == sorted(chosen)
+    src = write_csv(tmp_path / "in.csv", list(truth.values()), ["address", "subdistrict_zh"])
+    out = tmp_path / "geocoded.csv"
+    assert main(["geocode", str(src), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "3 addresses geocoded with offline" in printed
+    assert f"wrote {out}" in printed
+    table = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(table) == 3
+    assert {"address", "subdistrict_zh", "lon", "lat", "match_level", "review"} <= set(table)
+    assert set(table["match_level"]) <= {
+        "manual",
+        "intersection",
+        "road+number",
+        "road",
+        "subdistrict",
+        "none",
+    }
+    for row in table.itertuples():
+        true = truth[row.address]
+        error = haversine_m(row.lon, row.lat, float(true["wgs84_lon"]), float(true["wgs84_lat"]))
+        if row.address.endswith(("号", "弄")):  # a road and a house number: placed on the road
+            assert row.match_level == "road+number", row
+            assert error < 1000, (row.address, error)
+        else:  # a compound's name the road layer does not hold: somewhere in its subdistrict
+            assert error < 5000, (row.address, error)
+    # a second run refuses to overwrite the result
+    assert main(["geocode", str(src), "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_geocode_needs_a_file_or_evaluate(capsys):
+    assert main(["geocode"]) == 2
+    assert "give a table to geocode" in capsys.readouterr().err
+
+
+def test_geocode_evaluate_a_labelled_sample(capsys, tmp_path, pack, own_cache):
+    rows = labelled_rows()[::120]  # 11 addresses spread over the file
+    rows[-1] = {**rows[-1], "wgs84_lon": "", "wgs84_lat": ""}  # no truth: skipped
+    columns = ["address", "subdistrict_zh", "wgs84_lon", "wgs84_lat"]
+    src = write_csv(tmp_path / "labelled.csv", rows, columns)
+    out = tmp_path / "errors.csv"
+    assert main(["geocode", "--evaluate", str(src), "--out", str(out), "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert (ev["n"], ev["skipped"], ev["provider"]) == (10, 1, "offline")
+    assert sum(ev["level_counts"].values()) == 10
+    # the figures again from the written table, with our own distance and counts
+    table = pd.read_csv(out, encoding="utf-8-sig")
+    assert len(table) == 10
+    errors = [
+        haversine_m(r.lon, r.lat, r.wgs84_lon, r.wgs84_lat)
+        for r in table.itertuples()
+        if not math.isnan(r.lon)
+    ]
+    assert ev["located"] == len(errors)
+    assert ev["median_error_m"] == pytest.approx(float(pd.Series(errors).median()), rel=0.005)
+    road_or_better = table["match_level"].isin(["manual", "intersection", "road+number", "road"])
+    assert ev["road_level_or_better_share"] == pytest.approx(road_or_better.mean(), abs=1e-4)
+
+
+# --- geo plan-scenario ------------------------------------------------------------------------
+
+
+def test_plan_scenario_writes_the_plan_into_the_scenario_folder(
+    capsys, tmp_path, pack, monkeypatch
+):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    shutil.copy(scenarios.SCENARIO_FOLDER / "baseline.toml", folder / "baseline.toml")
+    monkeypatch.setattr(scenarios, "SCENARIO_FOLDER", folder)
+    assert main(["plan-scenario"]) == 0
+    path = folder / "plan-2025.toml"
+    assert f"wrote {path}: 37 suggested sites on baseline" in capsys.readouterr().out
+
+    sc = scenarios.load_scenario(path)
+    assert (sc.name, sc.base) == ("plan-2025", "baseline")
+    adds = [e for e in sc.edits if e.kind == "add"]
+    assert len(adds) == len(sc.edits) == 37
+    assert {e.get("by") for e in adds} == {"suggested"}
+    walk = [e for e in adds if e.get("type") != "ambulance_substation"]
+    assert len(walk) == 32 and len(adds) - len(walk) == plan.NEW_AMBULANCE_SUBSTATIONS
+    # Table 2 per unit: each site lies in the unit its name gives; counts and centres as quoted
+    units = boundaries.load_subdistricts().set_index("name_zh")
+    per_unit: dict[str, list[str]] = {}
+    for e in walk:
+        unit = e.get("name").split()[0]
+        assert units.geometry[unit].buffer(1e-4).contains(shapely.Point(e.get("lon"), e.get("lat")))
+        per_unit.setdefault(unit, []).append(e.get("type"))
+    for unit, (centres, stations) in plan.TABLE2_NEW_SITES.items():
+        types = per_unit.get(unit, [])
+        assert len(types) == centres + stations, unit
+        assert sum(t in ("chc", "branch") for t in types) == centres, unit
+
+    # a second run refuses to overwrite, before doing the work, and says how
+    before = path.read_bytes()
+    assert main(["plan-scenario"]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--overwrite" in err
+    assert path.read_bytes() == before
