@@ -72,11 +72,7 @@ def test_remove_undo_and_edit_history(at):
 
 def test_save_as_new_scenario_refuses_to_overwrite(at, tmp_path, monkeypatch):
     monkeypatch.setattr(scenarios, "SCENARIO_FOLDER", tmp_path)
-    (tmp_path / "baseline.toml").write_text(
-        (scenarios.SCENARIO_FOLDER.parent / "main").name
-        and 'name = "baseline"\nfacilities = "pack"\n',
-        encoding="utf-8",
-    )
+    (tmp_path / "baseline.toml").write_text('name = "baseline"\nfacilities = "pack"\n', "utf-8")
     at.text_input(key="save_name").set_value("baseline").run()
     at.button(key="save_button").click().run()
     assert any("already exists" in e.value for e in at.error)
