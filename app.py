@@ -21,27 +21,47 @@ maps.install_offline_assets(APP_DIR / "static")
 TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "Minhang health facility coverage planner",
-        "scenario": "Scenario", "standard": "Standard", "basemap": "Basemap",
+        "scenario": "Scenario",
+        "standard": "Standard",
+        "basemap": "Basemap",
         "basemaps": "none (offline)|OpenStreetMap|AMap 高德 (GCJ-02)",
         "mode": "Map clicks",
         "modes": "inspect|add a site|move a site|remove a site|re-pin a geocoded address",
-        "type": "Type of the new site", "site": "Site", "undo": "Undo last edit",
-        "save": "Save as a new scenario", "name": "Scenario name",
+        "type": "Type of the new site",
+        "site": "Site",
+        "undo": "Undo last edit",
+        "save": "Save as a new scenario",
+        "name": "Scenario name",
         "overwrite": "Replace if it exists",
-        "saved": "Saved", "residents": "Residents covered", "area": "Area covered",
-        "facilities": "Facilities counted", "plan": "Plan", "table": "Per subdistrict",
-        "changes": "Change against", "downloads": "Downloads", "prepare": "Prepare downloads",
-        "how": "How was this computed?", "upload": "Check a facility list (CSV/Excel)",
-        "edits": "Edits this session", "nothing": "nothing to undo", "added": "Added",
-        "moved": "Moved", "removed": "Removed", "click_hint": "Click the map to",
+        "saved": "Saved",
+        "residents": "Residents covered",
+        "area": "Area covered",
+        "facilities": "Facilities counted",
+        "plan": "Plan",
+        "table": "Per subdistrict",
+        "changes": "Change against",
+        "downloads": "Downloads",
+        "prepare": "Prepare downloads",
+        "how": "How was this computed?",
+        "upload": "Check a facility list (CSV/Excel)",
+        "edits": "Edits this session",
+        "nothing": "nothing to undo",
+        "added": "Added",
+        "moved": "Moved",
+        "removed": "Removed",
+        "click_hint": "Click the map to",
         "loading": "Loading the scenario, its population and street networks…",
-        "computing": "Computing coverage…", "scenario_file": "Scenario file (.toml)",
-        "problems": "rows rejected", "ok_rows": "valid facilities",
+        "computing": "Computing coverage…",
+        "scenario_file": "Scenario file (.toml)",
+        "problems": "rows rejected",
+        "ok_rows": "valid facilities",
         "description": "Description",
         "show_reach": "— select a site to show its reach —",
         "geocode": "Geocode an address list (CSV/Excel)",
-        "geocoded": "addresses placed", "to_review": "to review",
-        "repin": "Address to re-pin (click its true place)", "no_flagged": "nothing to re-pin",
+        "geocoded": "addresses placed",
+        "to_review": "to review",
+        "repin": "Address to re-pin (click its true place)",
+        "no_flagged": "nothing to re-pin",
         "geocoded_csv": "Geocoded table (CSV)",
         "curve": "Marginal value of each extra station (walk15)",
         "curve_run": "Compute: residents covered against 1..32 new sites",
@@ -52,25 +72,47 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "zh": {
         "title": "闵行区医疗卫生设施覆盖规划",
-        "scenario": "情景", "standard": "标准", "basemap": "底图",
+        "scenario": "情景",
+        "standard": "标准",
+        "basemap": "底图",
         "basemaps": "无（离线）|OpenStreetMap|高德地图（GCJ-02）",
-        "mode": "地图点击", "modes": "查看|新增站点|移动站点|删除站点|重新定位地址",
-        "type": "新站点类型", "site": "站点", "undo": "撤销上一步",
-        "save": "另存为新情景", "name": "情景名称", "overwrite": "同名时覆盖",
-        "saved": "已保存", "residents": "居民覆盖率", "area": "面积覆盖率",
-        "facilities": "计入设施数", "plan": "规划", "table": "分街镇统计",
-        "changes": "相对变化：", "downloads": "下载", "prepare": "生成下载文件",
-        "how": "计算方法与数据来源", "upload": "检查设施清单（CSV/Excel）",
-        "edits": "本次编辑", "nothing": "没有可撤销的操作", "added": "新增",
-        "moved": "移动", "removed": "删除", "click_hint": "在地图上点击以",
+        "mode": "地图点击",
+        "modes": "查看|新增站点|移动站点|删除站点|重新定位地址",
+        "type": "新站点类型",
+        "site": "站点",
+        "undo": "撤销上一步",
+        "save": "另存为新情景",
+        "name": "情景名称",
+        "overwrite": "同名时覆盖",
+        "saved": "已保存",
+        "residents": "居民覆盖率",
+        "area": "面积覆盖率",
+        "facilities": "计入设施数",
+        "plan": "规划",
+        "table": "分街镇统计",
+        "changes": "相对变化：",
+        "downloads": "下载",
+        "prepare": "生成下载文件",
+        "how": "计算方法与数据来源",
+        "upload": "检查设施清单（CSV/Excel）",
+        "edits": "本次编辑",
+        "nothing": "没有可撤销的操作",
+        "added": "新增",
+        "moved": "移动",
+        "removed": "删除",
+        "click_hint": "在地图上点击以",
         "loading": "正在加载情景、人口和路网……",
-        "computing": "正在计算覆盖……", "scenario_file": "情景文件（.toml）",
-        "problems": "行有误", "ok_rows": "个有效设施",
+        "computing": "正在计算覆盖……",
+        "scenario_file": "情景文件（.toml）",
+        "problems": "行有误",
+        "ok_rows": "个有效设施",
         "description": "说明",
         "show_reach": "— 选择站点以显示其可达范围 —",
         "geocode": "地址解析（CSV/Excel 地址清单）",
-        "geocoded": "个地址已定位", "to_review": "个待核查",
-        "repin": "需重新定位的地址（在地图上点击其实际位置）", "no_flagged": "没有待核查的地址",
+        "geocoded": "个地址已定位",
+        "to_review": "个待核查",
+        "repin": "需重新定位的地址（在地图上点击其实际位置）",
+        "no_flagged": "没有待核查的地址",
         "geocoded_csv": "地址解析结果（CSV）",
         "curve": "每增加一个站点的边际效益（步行15分钟）",
         "curve_run": "计算：新增1至32个站点时的覆盖人口",
@@ -79,7 +121,7 @@ TEXT: dict[str, dict[str, str]] = {
         "建议站点作为规划站点加入，可移动、删除或撤销。",
         "suggesting": "正在选址（精确最大覆盖模型，PuLP/CBC）……",
     },
-}  # fmt: skip
+}
 
 BASEMAP_KEYS = ("none", "osm", "amap")
 MODE_KEYS = ("inspect", "add", "move", "remove", "repin")
@@ -121,9 +163,11 @@ def sidebar() -> dict[str, Any]:
     ed = get_editor(name)
     lang_now = st.session_state["lang"]
     std = st.sidebar.selectbox(
-        t("standard"), list(ed.standards), key="standard",
+        t("standard"),
+        list(ed.standards),
+        key="standard",
         format_func=lambda s: f"{s} — {label_of(ed.standards[s], lang_now)}",
-    )  # fmt: skip
+    )
     basemap_labels = t("basemaps").split("|")
     basemap = BASEMAP_KEYS[
         basemap_labels.index(st.sidebar.radio(t("basemap"), basemap_labels, key="basemap"))
@@ -140,20 +184,28 @@ def sidebar() -> dict[str, Any]:
     if mode == "add":
         types = list(facilities.FACILITY_TYPES)
         choice["type"] = st.sidebar.selectbox(
-            t("type"), types, index=types.index("station"), key="add_type",
+            t("type"),
+            types,
+            index=types.index("station"),
+            key="add_type",
             format_func=lambda c: " / ".join(
                 (facilities.FACILITY_TYPES[c].name_zh, facilities.FACILITY_TYPES[c].name_en)
             ),
-        )  # fmt: skip
+        )
     if mode in ("inspect", "move", "remove"):
         sites = ed.facilities()
         labels = {str(r.id): f"{r.name} ({r.type})" for r in sites.itertuples()}
         options = ([""] if mode == "inspect" else []) + list(labels)
         placeholder = t("show_reach")
-        choice["site"] = st.sidebar.selectbox(
-            t("site"), options, key=f"site_{mode}",
-            format_func=lambda i: labels.get(i, placeholder),
-        ) or None  # fmt: skip
+        choice["site"] = (
+            st.sidebar.selectbox(
+                t("site"),
+                options,
+                key=f"site_{mode}",
+                format_func=lambda i: labels.get(i, placeholder),
+            )
+            or None
+        )
         if mode == "remove" and st.sidebar.button(t("removed"), key="remove_button"):
             act(lambda: ed.remove_site(choice["site"]))
     if st.sidebar.button(t("suggest"), key="suggest", help=t("suggest_help")):
@@ -194,9 +246,10 @@ def save_box(ed: geo_editor.ScenarioEditor) -> None:
             try:
                 sc = ed.to_scenario(new_name, description)
                 path = scenarios.save_scenario(
-                    sc, scenarios.SCENARIO_FOLDER / f"{export.safe_stem(new_name)}.toml",
+                    sc,
+                    scenarios.SCENARIO_FOLDER / f"{export.safe_stem(new_name)}.toml",
                     overwrite=overwrite,
-                )  # fmt: skip
+                )
                 st.success(f"{t('saved')}: {path.name}")
             except (GeoError, FileExistsError) as exc:
                 st.error(str(exc))
@@ -217,10 +270,12 @@ def upload_box() -> None:
         st.write(f"{len(table.gdf)} {t('ok_rows')}; {bad_rows} {t('problems')}")
         if table.problems:
             st.dataframe(
-                [{"row": p.row, "field": p.field, "value": str(p.value), "reason": p.reason}
-                 for p in table.problems],
+                [
+                    {"row": p.row, "field": p.field, "value": str(p.value), "reason": p.reason}
+                    for p in table.problems
+                ],
                 hide_index=True,
-            )  # fmt: skip
+            )
 
 
 def geocode_box() -> None:
@@ -237,9 +292,12 @@ def geocode_box() -> None:
         if result is not None:
             st.write(f"{len(result.table)} {t('geocoded')}; {result.review_count} {t('to_review')}")
             st.download_button(
-                t("geocoded_csv"), result.csv_bytes(), key="dl_geocoded",
-                file_name=f"{export.safe_stem(Path(up.name).stem)}_geocoded.csv", mime="text/csv",
-            )  # fmt: skip
+                t("geocoded_csv"),
+                result.csv_bytes(),
+                key="dl_geocoded",
+                file_name=f"{export.safe_stem(Path(up.name).stem)}_geocoded.csv",
+                mime="text/csv",
+            )
 
 
 def regeocode() -> None:
@@ -280,10 +338,16 @@ def headline(view: geo_editor.EditorView) -> None:
     district = view.table.iloc[-1]
     delta = view.deltas.iloc[-1]
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(t("residents"), f"{100 * district['resident_share']:.2f}%",
-              f"{100 * delta['resident_share_delta']:+.2f} pp")  # fmt: skip
-    c2.metric(t("area"), f"{100 * district['area_share']:.2f}%",
-              f"{100 * delta['area_share_delta']:+.2f} pp")  # fmt: skip
+    c1.metric(
+        t("residents"),
+        f"{100 * district['resident_share']:.2f}%",
+        f"{100 * delta['resident_share_delta']:+.2f} pp",
+    )
+    c2.metric(
+        t("area"),
+        f"{100 * district['area_share']:.2f}%",
+        f"{100 * delta['area_share_delta']:+.2f} pp",
+    )
     c3.metric(t("facilities"), int(district["facilities"]), int(delta["facilities_delta"]))
     if view.standard.name == "walk15":
         res, area = plan.BASELINE_WALK15_RESIDENT_SHARE, plan.BASELINE_WALK15_AREA_SHARE
@@ -315,10 +379,16 @@ def handle_click(choice: dict[str, Any], clicked: dict[str, float] | None) -> No
         st.rerun()
     elif choice["mode"] == "repin" and choice.get("repin"):
         address, sub = choice["repin"]
-        act(lambda: geocoding.add_override(
-            geocoding.default_overrides_path(), address, lon, lat, subdistrict=sub,
-            note="re-pinned on the map",
-        ))  # fmt: skip
+        act(
+            lambda: geocoding.add_override(
+                geocoding.default_overrides_path(),
+                address,
+                lon,
+                lat,
+                subdistrict=sub,
+                note="re-pinned on the map",
+            )
+        )
         regeocode()
         st.rerun()
 
@@ -329,15 +399,20 @@ def downloads(choice: dict[str, Any]) -> None:
     st.subheader(t("downloads"))
     stem = f"{ed.name}{'-edited' if ed.history else ''}"
     st.download_button(
-        t("scenario_file"), ed.to_scenario(f"{ed.name}-edited").to_toml().encode("utf-8"),
-        file_name=f"{export.safe_stem(ed.name)}-edited.toml", mime="application/toml",
+        t("scenario_file"),
+        ed.to_scenario(f"{ed.name}-edited").to_toml().encode("utf-8"),
+        file_name=f"{export.safe_stem(ed.name)}-edited.toml",
+        mime="application/toml",
         key="dl_toml",
-    )  # fmt: skip
+    )
     if st.button(t("prepare"), key="prepare"):
         with st.spinner(t("computing")):
             result = ed.result(choice["standard"])
-            for fmt, mime in (("csv", "text/csv"), ("xlsx", "application/vnd.ms-excel"),
-                              ("gpkg", "application/geopackage+sqlite3")):  # fmt: skip
+            for fmt, mime in (
+                ("csv", "text/csv"),
+                ("xlsx", "application/vnd.ms-excel"),
+                ("gpkg", "application/geopackage+sqlite3"),
+            ):
                 name, data = export.export_bytes(
                     [result], fmt, stem=stem, subdistricts=ed.session(choice["standard"]).part
                 )
@@ -363,24 +438,37 @@ def main() -> None:
         selected = ed.selected_isochrone(choice["standard"], choice["site"])
     sources = maps.sources_for(ed.sources(choice["standard"]))
     fmap = maps.coverage_map(
-        table=view.table, subdistricts=view.subdistricts,
-        covered=view.covered, blind_spots=view.blind_spots, facilities=view.facilities,
+        table=view.table,
+        subdistricts=view.subdistricts,
+        covered=view.covered,
+        blind_spots=view.blind_spots,
+        facilities=view.facilities,
         standard_label=label_of(view.standard, st.session_state["lang"]),
-        sources=sources, basemap=choice["basemap"], lang=st.session_state["lang"],
-        corridors=corridors(), gained=view.gained, lost=view.lost, selected=selected,
+        sources=sources,
+        basemap=choice["basemap"],
+        lang=st.session_state["lang"],
+        corridors=corridors(),
+        gained=view.gained,
+        lost=view.lost,
+        selected=selected,
         ems_covered=geo_editor.ems_reach(ed),
         geocoded=geocoding.geocoded_points(st.session_state["geocoded"])
-        if "geocoded" in st.session_state else None,
+        if "geocoded" in st.session_state
+        else None,
         counted_types=view.standard.facility_types,
-    )  # fmt: skip
+    )
     if choice["mode"] in ("add", "move", "repin"):
         st.info(f"{t('click_hint')} {t('modes').split('|')[MODE_KEYS.index(choice['mode'])]}")
-    out = st_folium(fmap, key="map", height=620, use_container_width=True,
-                    returned_objects=["last_clicked"])  # fmt: skip
+    out = st_folium(
+        fmap, key="map", height=620, use_container_width=True, returned_objects=["last_clicked"]
+    )
     handle_click(choice, (out or {}).get("last_clicked"))
     st.subheader(t("table"))
-    st.dataframe(geo_editor.display_table(view, lang=st.session_state["lang"]), hide_index=True,
-                 key="coverage_table")  # fmt: skip
+    st.dataframe(
+        geo_editor.display_table(view, lang=st.session_state["lang"]),
+        hide_index=True,
+        key="coverage_table",
+    )
     with st.expander(t("how")):
         for key, value in sources.items():
             st.markdown(f"**{key}**: {value}")

@@ -224,10 +224,12 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     written: list[str] = []
     if args.out is not None:
         paths = export.export_all(
-            results, args.out, stem=export.safe_stem(stem),
+            results,
+            args.out,
+            stem=export.safe_stem(stem),
             subdistricts=coverage.partition_subdistricts(),
             overwrite=args.overwrite,
-        )  # fmt: skip
+        )
         written = [str(p) for p in paths]
     if args.json:
         out: dict[str, Any] = dict(summaries[0]) if len(summaries) == 1 else {"results": summaries}
@@ -297,8 +299,11 @@ def _cmd_network(args: argparse.Namespace) -> int:
         params["congestion_factor"] = args.congestion
     if args.gap_tolerance is not None:
         params["gap_tolerance_meters"] = args.gap_tolerance
-    for option, key in (("class_column", "road_class_column"), ("name_column", "name_column"),
-                        ("oneway_column", "oneway_column")):  # fmt: skip
+    for option, key in (
+        ("class_column", "road_class_column"),
+        ("name_column", "name_column"),
+        ("oneway_column", "oneway_column"),
+    ):
         if getattr(args, option) is not None:
             params[key] = getattr(args, option)
     if not args.json:
@@ -337,16 +342,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     written: list[str] = []
     if args.out is not None:
         paths = export.export_all(
-            list(run.results), args.out, stem=export.safe_stem(name),
-            subdistricts=coverage.partition_subdistricts(), overwrite=args.overwrite,
-        )  # fmt: skip
+            list(run.results),
+            args.out,
+            stem=export.safe_stem(name),
+            subdistricts=coverage.partition_subdistricts(),
+            overwrite=args.overwrite,
+        )
         written = [str(p) for p in paths]
     summaries = [_district_summary(r) for r in run.results]
     if args.json:
         _print_json(
-            {"scenario": name, "hashes": run.hashes, "changes": run.resolved.changes,
-             "results": summaries, "files": written}
-        )  # fmt: skip
+            {
+                "scenario": name,
+                "hashes": run.hashes,
+                "changes": run.resolved.changes,
+                "results": summaries,
+                "files": written,
+            }
+        )
         return 0
     chain = " → ".join(s.name for s in run.resolved.chain)
     print(f"scenario {name} ({chain}): {run.resolved.changes}")
@@ -436,6 +449,10 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     params = RunParameters.from_mapping(
         {"standards": (args.standard,), **{k: v for k, v in flags.items() if v is not None}}
     )
+    if args.quota != "plan" and not args.quota.isdigit():  # refused before anything is loaded
+        msg = f"--quota={args.quota!r}: expected 'plan' (Table 2) or a number of new sites"
+        raise ParameterError(msg)
+    quota: int | Literal["plan"] = int(args.quota) if args.quota.isdigit() else "plan"
     (std,) = scenarios.standards_of(params)
     say = _progress(args) or (lambda _m: None)
     fac = facilities.load_facilities(args.facilities, coords_system=args.coords)
@@ -447,31 +464,44 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         if args.candidates is not None
         else None
     )
-    quota: int | Literal["plan"] = int(args.quota) if args.quota.isdigit() else "plan"
-    if args.quota not in ("plan",) and not args.quota.isdigit():
-        msg = f"--quota={args.quota!r}: expected 'plan' (Table 2) or a number of new sites"
-        raise ParameterError(msg)
     problem = None
     if std.name == "walk15":
         say(f"candidates and their reach ({len(cand) if cand is not None else 'network nodes'})")
         problem = optimize.site_problem(
-            std, fac, pop, network=net, candidates=cand,
+            std,
+            fac,
+            pop,
+            network=net,
+            candidates=cand,
             candidate_spacing_m=params.candidate_spacing_m,
-        )  # fmt: skip
+        )
     say(f"solving ({args.method}, time limit {params.solver_time_limit_s:g} s)")
     result = optimize.suggest(
-        std, fac, pop, network=net, params=params, quota=quota,
+        std,
+        fac,
+        pop,
+        network=net,
+        params=params,
+        quota=quota,
         objective="set_cover" if args.objective == "cover" else "max_coverage",
-        corridors=_suggest_corridors(args.corridors), candidates=cand,
-        require_subdistricts=args.each_subdistrict, off_corridor=not args.no_off_corridor,
-        method=args.method, problem=problem,
-    )  # fmt: skip
+        corridors=_suggest_corridors(args.corridors),
+        candidates=cand,
+        require_subdistricts=args.each_subdistrict,
+        off_corridor=not args.no_off_corridor,
+        method=args.method,
+        problem=problem,
+    )
     curve = None
     if args.curve and problem is not None:
         curve = optimize.coverage_curve(
-            std, fac, pop, network=net, n_max=args.curve, problem=problem,
+            std,
+            fac,
+            pop,
+            network=net,
+            n_max=args.curve,
+            problem=problem,
             quota=quota if quota == "plan" else None,
-        )  # fmt: skip
+        )
     written: list[str] = []
     if args.out is not None:
         paths = optimize.suggestion_to_files(
@@ -496,8 +526,10 @@ def _print_suggestion(result: Any, written: list[str]) -> None:
         f"at most {s['residents_coverable']:,} with these candidates"
     )
     gap = "n/a" if s["gap"] is None else f"{100 * s['gap']:.2f}% ({s['bound_source']})"
-    print(f"  solver: {s['solver_status']}, gap {gap}, {s['seconds']:.2f} s, "
-          f"{s['n_candidates']} candidates")  # fmt: skip
+    print(
+        f"  solver: {s['solver_status']}, gap {gap}, {s['seconds']:.2f} s, "
+        f"{s['n_candidates']} candidates"
+    )
     if "access" in s:
         a = s["access"]
         print(
@@ -529,27 +561,34 @@ def register_suggest(sub: Any) -> None:
     p.add_argument("--candidates", type=Path, help="candidate sites: CSV/Excel lon/lat or points")
     p.add_argument("--candidate-coords", default="wgs84", help="candidates file: wgs84/gcj02/bd09")
     p.add_argument(
-        "--spacing", type=float,
+        "--spacing",
+        type=float,
         help="candidate spacing, m (walk15 grid of network nodes: 200; EMS corridors: 300)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--corridors", default="plan",
+        "--corridors",
+        default="plan",
         help="EMS: 'plan' (三纵四横) or road-name groups, e.g. '沪闵路/七莘路;江川路'",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--objective", choices=("cover", "max"), default="max",
+        "--objective",
+        choices=("cover", "max"),
+        default="max",
         help="EMS: most covered with --n sites (max, the plan's 5; default, as the app and "
         "plan-scenario) or fewest sites covering everyone coverable (cover)",
-    )  # fmt: skip
+    )
     p.add_argument("--n", type=int, help=_help("ems_sites"))
     p.add_argument(
-        "--each-subdistrict", default="none", choices=("plan", "none"),
+        "--each-subdistrict",
+        default="none",
+        choices=("plan", "none"),
         help="EMS: no per-街镇 rule (default) or one new substation in each 街镇 lacking one",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--no-off-corridor", action="store_true",
+        "--no-off-corridor",
+        action="store_true",
         help="EMS: never use off-corridor candidates (error if a 街镇 has none)",
-    )  # fmt: skip
+    )
     p.add_argument("--method", choices=("exact", "greedy"), default="exact")
     p.add_argument("--time-limit", type=float, help=_help("solver_time_limit_s"))
     p.add_argument("--curve", type=int, help="walk15: also write residents covered vs 1..N sites")
@@ -596,10 +635,15 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
     if say and provider.name != "offline":
         say(f"geocoding with {provider.name} (rate-limited; results cached)")
     result = geocoding.geocode_table(
-        args.file, provider=provider, address_column=args.address_column,
-        subdistrict_column=args.subdistrict_column, sheet=args.sheet,
-        overrides=args.overrides, cache=cache, review_threshold=args.review_threshold,
-    )  # fmt: skip
+        args.file,
+        provider=provider,
+        address_column=args.address_column,
+        subdistrict_column=args.subdistrict_column,
+        sheet=args.sheet,
+        overrides=args.overrides,
+        cache=cache,
+        review_threshold=args.review_threshold,
+    )
     written = None
     if args.out is not None:
         written = str(result.write(args.out, overwrite=args.overwrite))
@@ -626,10 +670,14 @@ def _geocode_evaluate(args: argparse.Namespace, provider: Any, cache: bool | Non
     from geo import geocoding
 
     ev = geocoding.evaluate(
-        args.evaluate, provider=provider, address_column=args.address_column,
-        subdistrict_column=args.subdistrict_column, sheet=args.sheet, cache=cache,
+        args.evaluate,
+        provider=provider,
+        address_column=args.address_column,
+        subdistrict_column=args.subdistrict_column,
+        sheet=args.sheet,
+        cache=cache,
         review_threshold=args.review_threshold,
-    )  # fmt: skip
+    )
     written = None if args.out is None else str(ev.write(args.out, overwrite=args.overwrite))
     if args.json:
         _print_json({**ev.to_dict(), "file": written})
@@ -712,9 +760,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--congestion", type=float, help=_help("congestion_factor"))
     p.add_argument("--gap-tolerance", type=float, help="metres: close dangling gaps up to this")
     p.add_argument(
-        "--class-column", help="road-class column of a centre-line layer (default: highway); "
+        "--class-column",
+        help="road-class column of a centre-line layer (default: highway); "
         "OSM classes or 快速路/主干路/次干路/支路",
-    )  # fmt: skip
+    )
     p.add_argument("--name-column", help="road-name column of a centre-line layer (default: name)")
     p.add_argument("--oneway-column", help="one-way column (yes/no/-1) of a centre-line layer")
     p.add_argument("--no-cache", action="store_true", help="rebuild even if cached")
@@ -727,16 +776,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--facilities", default="pack", help="'pack' or a facilities CSV/Excel file")
     p.add_argument("--coords", default="wgs84", help="coordinate system of the facilities file")
     p.add_argument(
-        "--standard", default="walk15",
+        "--standard",
+        default="walk15",
         help="walk15, ems_distance, ems_time, straight_line, a comma-separated list, or all",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--types", help="facility types to count, comma-separated (default per standard)"
     )
     p.add_argument(
-        "--minutes", type=float,
+        "--minutes",
+        type=float,
         help=f"time limit (walk15: {DEFAULTS.walk_minutes:g}; ems_time: {DEFAULTS.ems_minutes:g})",
-    )  # fmt: skip
+    )
     for flag, name in (
         ("--km", "ems_km"),
         ("--dispatch-delay", "dispatch_delay_minutes"),
@@ -791,24 +842,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", type=Path, help="addresses .csv/.xlsx (地址/address column)")
     p.add_argument("--out", type=Path, help="write the table with lon, lat, match_level, ... here")
     p.add_argument(
-        "--provider", choices=("offline", "nominatim", "amap"), default="offline",
+        "--provider",
+        choices=("offline", "nominatim", "amap"),
+        default="offline",
         help="offline (pack road names; default), nominatim (OSM, 1 request/s), amap (needs a key)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--evaluate", type=Path, metavar="FILE",
+        "--evaluate",
+        type=Path,
+        metavar="FILE",
         help="labelled file (address, subdistrict_zh, wgs84_lon, wgs84_lat): report the error",
-    )  # fmt: skip
+    )
     p.add_argument("--address-column", help="address column (default: found by header)")
     p.add_argument("--subdistrict-column", help="subdistrict column (default: found by header)")
     p.add_argument("--sheet", default=None, help="Excel sheet name (default: the first)")
     p.add_argument(
-        "--overrides", type=Path,
+        "--overrides",
+        type=Path,
         help="manual corrections (address, lon, lat[, subdistrict, note]; WGS-84); always win",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--review-threshold", type=float, default=DEFAULTS.review_threshold,
+        "--review-threshold",
+        type=float,
+        default=DEFAULTS.review_threshold,
         help=_help("review_threshold"),
-    )  # fmt: skip
+    )
     p.add_argument("--amap-key", help="AMap web-service key (default: geo.settings.amap_key)")
     p.add_argument("--user-agent", help="Nominatim User-Agent (identify yourself)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")

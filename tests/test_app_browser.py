@@ -43,11 +43,26 @@ def app_url(pack, tmp_path_factory):
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "GEO_CACHE_DIR": str(cache)}
     with log.open("w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(120):
@@ -77,6 +92,22 @@ def browser():
         )
         yield b
         b.close()
+
+
+def _settled_box(leaflet, timeout_s: float = 60.0) -> dict:
+    """The map's bounding box once the component has settled (same box twice, 0.5 s apart).
+
+    A rerun re-mounts the component's iframe; on a loaded machine that takes a while, and a box
+    read in between is None.
+    """
+    deadline, last = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        box = leaflet.bounding_box()
+        if box is not None and box == last:
+            return box
+        last = box
+        time.sleep(0.5)
+    pytest.fail(f"the map did not settle within {timeout_s:g} s (last box: {last})")
 
 
 def _metric(page, label: str) -> str:
@@ -109,9 +140,7 @@ def test_add_a_site_by_clicking_and_download(app_url, browser, tmp_path):
     frame = page.frame_locator('[data-testid="stCustomComponentV1"]').first
     leaflet = frame.locator(".leaflet-container")
     leaflet.wait_for(timeout=60_000)
-    time.sleep(1.5)
-    box = leaflet.bounding_box()
-    assert box is not None
+    box = _settled_box(leaflet)
     leaflet.click(position={"x": box["width"] * 0.47, "y": box["height"] * 0.52})
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
@@ -157,9 +186,7 @@ def test_geocode_a_list_and_re_pin_a_flagged_address(app_url, browser, tmp_path)
         ".leaflet-container"
     )
     leaflet.wait_for(timeout=60_000)
-    time.sleep(1.5)
-    box = leaflet.bounding_box()
-    assert box is not None
+    box = _settled_box(leaflet)
     leaflet.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.6})
     page.wait_for_selector("text=2 addresses placed; 0 to review", timeout=60_000)
     page.close()

@@ -93,9 +93,15 @@ def test_network_json_keys(capsys, pack):
     assert main(["network", "--mode", "drive", "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     for key in (
-        "nodes", "edges", "length_km", "components", "largest_component_share",
-        "repair_connectors", "repair_length_km", "source",
-    ):  # fmt: skip
+        "nodes",
+        "edges",
+        "length_km",
+        "components",
+        "largest_component_share",
+        "repair_connectors",
+        "repair_length_km",
+        "source",
+    ):
         assert key in rep
     assert rep["largest_component_share"] >= 0.95
 
@@ -152,9 +158,11 @@ def test_compare_baseline_with_plan_2025(capsys, tmp_path, pack):
     assert ems["facilities_b"] == 5 and ems["facilities_a"] == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
-        "plan-2025_vs_baseline.csv", "plan-2025_vs_baseline.gpkg",
-        "plan-2025_vs_baseline.xlsx", "plan-2025_vs_baseline_sites.csv",
-    ]  # fmt: skip
+        "plan-2025_vs_baseline.csv",
+        "plan-2025_vs_baseline.gpkg",
+        "plan-2025_vs_baseline.xlsx",
+        "plan-2025_vs_baseline_sites.csv",
+    ]
 
 
 def test_run_scenario_records_hashes(capsys, pack):
@@ -226,8 +234,19 @@ def test_coverage_run_and_the_app_give_identical_tables(capsys, tmp_path, pack):
     assert main(["run", str(scenario), "--out", str(tmp_path / "run")]) == 0
     cov = ["coverage", "--out", str(tmp_path / "cov"), "--stem", "stand-in"]
     assert main([*cov, "--standard", "walk15"]) == 0
-    assert main([*cov, "--standard", "ems_distance", "--types", "hospital,emergency_department",
-                 "--overwrite"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                *cov,
+                "--standard",
+                "ems_distance",
+                "--types",
+                "hospital,emergency_department",
+                "--overwrite",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     app = editor.open_editor(scenario)
     for std in ("walk15", "ems_distance"):
@@ -277,7 +296,7 @@ def test_suggest_three_sites_anywhere_writes_them(capsys, tmp_path, pack):
     ("quota", "message"),
     [
         ("0", "quota=0: ask for at least one site"),
-        ("three", "quota='three': expected 'plan', a number of sites"),
+        ("three", "--quota='three': expected 'plan' (Table 2) or a number of new sites"),
     ],
     ids=["zero", "a-word"],
 )
@@ -295,7 +314,8 @@ RESIDENTIAL = "residential/residential_addresses_2022.csv"
 
 def labelled_rows() -> list[dict[str, str]]:
     """The pack's geocoded residential addresses (address, subdistrict, true WGS-84)."""
-    return pd.read_csv(settings.data_file(RESIDENTIAL), dtype=str).to_dict("records")
+    rows = pd.read_csv(settings.data_file(RESIDENTIAL), dtype=str).to_dict("records")
+    return [{str(k): str(v) for k, v in r.items()} for r in rows]
 
 
 def write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> Path:
@@ -341,14 +361,20 @@ def test_geocode_three_addresses(capsys, tmp_path, pack, own_cache):
         "subdistrict",
         "none",
     }
-    for row in table.itertuples():
-        true = truth[row.address]
-        error = haversine_m(row.lon, row.lat, float(true["wgs84_lon"]), float(true["wgs84_lat"]))
-        if row.address.endswith(("号", "弄")):  # a road and a house number: placed on the road
-            assert row.match_level == "road+number", row
-            assert error < 1000, (row.address, error)
+    for address, lon, lat, level in zip(
+        table["address"].astype(str),
+        table["lon"].to_numpy(float),
+        table["lat"].to_numpy(float),
+        table["match_level"],
+        strict=True,
+    ):
+        true = truth[address]
+        error = haversine_m(lon, lat, float(true["wgs84_lon"]), float(true["wgs84_lat"]))
+        if address.endswith(("号", "弄")):  # a road and a house number: placed on the road
+            assert level == "road+number", address
+            assert error < 1000, (address, error)
         else:  # a compound's name the road layer does not hold: somewhere in its subdistrict
-            assert error < 5000, (row.address, error)
+            assert error < 5000, (address, error)
     # a second run refuses to overwrite the result
     assert main(["geocode", str(src), "--out", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
@@ -373,9 +399,12 @@ def test_geocode_evaluate_a_labelled_sample(capsys, tmp_path, pack, own_cache):
     table = pd.read_csv(out, encoding="utf-8-sig")
     assert len(table) == 10
     errors = [
-        haversine_m(r.lon, r.lat, r.wgs84_lon, r.wgs84_lat)
-        for r in table.itertuples()
-        if not math.isnan(r.lon)
+        haversine_m(*point)
+        for point in zip(
+            *(table[c].to_numpy(float) for c in ("lon", "lat", "wgs84_lon", "wgs84_lat")),
+            strict=True,
+        )
+        if not math.isnan(point[0])
     ]
     assert ev["located"] == len(errors)
     assert ev["median_error_m"] == pytest.approx(float(pd.Series(errors).median()), rel=0.005)

@@ -23,7 +23,7 @@ from _builders import (
     network,
     population_of,
     rectangle,
-)  # fmt: skip
+)
 from pyproj import Transformer
 
 import geo
@@ -140,8 +140,10 @@ def test_grid_table_per_subdistrict(grid_result):
     # unit 1: residents p1+p2+p3 = 1,000 + 2,000 + 500 = 3,500; covered p1+p2 = 3,000 (6/7);
     # p3's 500 off network; 1 chc → 1 / 3,500 × 100,000 = 28.571 per 100k
     assert (one["name_zh"], one["name_en"], one["boundary_status"]) == (
-        "一号街道", "Unit One", "surveyed"
-    )  # fmt: skip
+        "一号街道",
+        "Unit One",
+        "surveyed",
+    )
     assert one["area_km2"] == pytest.approx(1.0, rel=1e-9)
     assert one["covered_km2"] == pytest.approx(0.2, rel=1e-9)
     assert one["area_share"] == pytest.approx(0.2, rel=1e-9)
@@ -389,9 +391,13 @@ def test_minhang_sample_equals_networkx(pack):
 
     # the whole graph (no ego subgraph): networkx's Dijkstra stops at the cutoff anyway (~1 s)
     want = brute_force_walk(
-        net.G, fac_xy[chosen], pop_xy[sample], access_s_per_m=S_PER_M, limit=std.limit,
+        net.G,
+        fac_xy[chosen],
+        pop_xy[sample],
+        access_s_per_m=S_PER_M,
+        limit=std.limit,
         max_snap=reach.DEFAULT_MAX_SNAP_METERS,
-    )  # fmt: skip
+    )
     assert 10 <= np.isfinite(want).sum() < len(sample)  # neither trivial nor all reached
     for got in (rr.point_cost, multi):
         got = np.where(got <= std.limit, got, np.inf)
@@ -492,9 +498,13 @@ def test_walk_speed_and_off_network_facility_are_reported():
         ]
     )
     result = coverage.compute_coverage(
-        make_standard("walk15"), fac, population_of(GRID_POINTS, "p"), network=net,
-        subdistricts=GRID_SUBDISTRICTS, buffer_meters=BUFFER,
-    )  # fmt: skip
+        make_standard("walk15"),
+        fac,
+        population_of(GRID_POINTS, "p"),
+        network=net,
+        subdistricts=GRID_SUBDISTRICTS,
+        buffer_meters=BUFFER,
+    )
     meta = result.metadata
     assert meta["parameters"]["walk_speed_kmh"] == 5.0
     assert meta["off_network_facilities"] == ["facility F9"]

@@ -399,9 +399,10 @@ def test_nominatim_mock(pack):
         OSError("timed out"),
     )
     p = geocoding.NominatimProvider(
-        user_agent="test-agent/1.0", fetch=fetch,
+        user_agent="test-agent/1.0",
+        fetch=fetch,
         limiter=geocoding.RateLimiter(1.0, clock=fake.clock, sleep=fake.sleep),
-    )  # fmt: skip
+    )
     r = p.geocode("莘建路60弄", subdistrict="莘庄镇")
     assert (r.lon, r.lat, r.match_level, r.provider) == (121.3725, 31.1142, "road", "nominatim")
     assert r.review  # road level: 0.5 < 0.6
@@ -603,8 +604,13 @@ def test_geocode_table_from_csv_adds_columns(tmp_path, toy, cache_folder):
     assert list(t["match_level"]) == ["road+number", "intersection", "subdistrict", "none"]
     assert list(t["review"]) == [False, False, True, True]
     assert result.level_counts == {
-        "manual": 0, "intersection": 1, "road+number": 1, "road": 0, "subdistrict": 1, "none": 1,
-    }  # fmt: skip
+        "manual": 0,
+        "intersection": 1,
+        "road+number": 1,
+        "road": 0,
+        "subdistrict": 1,
+        "none": 1,
+    }
     assert result.summary()["review"] == 2
     written = result.write(tmp_path / "out.csv")
     back = pd.read_csv(written, encoding="utf-8-sig")

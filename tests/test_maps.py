@@ -18,18 +18,29 @@ def result(pack):
 
 def build(result, basemap="none", **kw):
     return maps.coverage_map(
-        table=result.table, subdistricts=coverage.partition_subdistricts().to_crs(4326),
-        covered=result.covered, blind_spots=result.blind_spots, facilities=result.facilities,
-        standard_label=result.standard.label_en, sources=maps.sources_for(result.metadata),
-        basemap=basemap, **kw,
-    )  # fmt: skip
+        table=result.table,
+        subdistricts=coverage.partition_subdistricts().to_crs(4326),
+        covered=result.covered,
+        blind_spots=result.blind_spots,
+        facilities=result.facilities,
+        standard_label=result.standard.label_en,
+        sources=maps.sources_for(result.metadata),
+        basemap=basemap,
+        **kw,
+    )
 
 
 def test_map_has_every_layer_legend_and_attribution(result):
     html = build(result, lang="en").get_root().render()
-    for text in ("Subdistricts (share of residents covered)", "Covered area", "Blind spots",
-                 "Facilities", "geo-legend", "OpenStreetMap contributors (ODbL)",
-                 "imperial: false"):  # fmt: skip
+    for text in (
+        "Subdistricts (share of residents covered)",
+        "Covered area",
+        "Blind spots",
+        "Facilities",
+        "geo-legend",
+        "OpenStreetMap contributors (ODbL)",
+        "imperial: false",
+    ):
         assert text in html
     assert "tile.openstreetmap.org" not in html  # no basemap: fully offline
 
@@ -72,9 +83,15 @@ def test_offline_assets_are_copied_and_used(tmp_path, monkeypatch):
 
 def test_geocoded_layer_colours(result):
     pts = gpd.GeoDataFrame(
-        {"provider": ["offline", "manual"], "review": [True, False], "matched": ["a", "b"],
-         "match_level": ["road", "manual"], "confidence": [0.4, 1.0]},
-        geometry=[shapely.Point(121.4, 31.1), shapely.Point(121.41, 31.11)], crs=4326,
-    )  # fmt: skip
+        {
+            "provider": ["offline", "manual"],
+            "review": [True, False],
+            "matched": ["a", "b"],
+            "match_level": ["road", "manual"],
+            "confidence": [0.4, 1.0],
+        },
+        geometry=[shapely.Point(121.4, 31.1), shapely.Point(121.41, 31.11)],
+        crs=4326,
+    )
     html = build(result, geocoded=pts, lang="en").get_root().render()
     assert "#d50000" in html and "#1565c0" in html

@@ -330,8 +330,9 @@ def lonlat(x: float, y: float = 500.0) -> tuple[float, float]:
 
 
 def rectangle(x_min: float, x_max: float) -> shapely.Polygon:
-    return shapely.Polygon([lonlat(x, y) for x, y in [(x_min, 0), (x_max, 0), (x_max, 1000),
-                                                         (x_min, 1000)]])  # fmt: skip
+    return shapely.Polygon(
+        [lonlat(x, y) for x, y in [(x_min, 0), (x_max, 0), (x_max, 1000), (x_min, 1000)]]
+    )
 
 
 UNITS = gpd.GeoDataFrame(
@@ -361,11 +362,21 @@ def road_network(mode: str, mps: float, key: str, *, side_road: bool = False) ->
         for a, b in ((u, v), (v, u)):
             G.add_edge(a, b, length=length, travel_time=length / mps, name=name)
     report = NetworkReport(
-        mode=mode, nodes=G.number_of_nodes(), edges=G.number_of_edges(), length_km=5.0,
-        components=1, largest_component_share=1.0, repair_connectors=0, repair_length_km=0.0,
-        noded_crossings=0, dropped_islands=0, dropped_island_km=0.0, source="hand-built road",
-        source_date="2026-01-01", params={"walk_speed_kmh": 4.0} if mode == "walk" else {},
-    )  # fmt: skip
+        mode=mode,
+        nodes=G.number_of_nodes(),
+        edges=G.number_of_edges(),
+        length_km=5.0,
+        components=1,
+        largest_component_share=1.0,
+        repair_connectors=0,
+        repair_length_km=0.0,
+        noded_crossings=0,
+        dropped_islands=0,
+        dropped_island_km=0.0,
+        source="hand-built road",
+        source_date="2026-01-01",
+        params={"walk_speed_kmh": 4.0} if mode == "walk" else {},
+    )
     return Network(G=G, report=report, mode=mode, key=f"test-optimize-{key}")
 
 
@@ -376,13 +387,20 @@ def points(rows: list[tuple[float, float, str]]) -> Population:
     return Population(gdf=gdf, source="hand-placed test points")
 
 
-POP = points([(500.0, 100.0, "1"), (1500.0, 200.0, "1"), (2500.0, 600.0, "2"),
-              (4500.0, 800.0, "2")])  # fmt: skip
+POP = points(
+    [(500.0, 100.0, "1"), (1500.0, 200.0, "1"), (2500.0, 600.0, "2"), (4500.0, 800.0, "2")]
+)
 FACILITIES = gpd.GeoDataFrame(
-    {"id": ["F"], "name": ["existing centre"], "type": ["chc"], "status": ["existing"],
-     "subdistrict_code": ["1"]},
-    geometry=[shapely.Point(lonlat(0.0))], crs=4326,
-)  # fmt: skip
+    {
+        "id": ["F"],
+        "name": ["existing centre"],
+        "type": ["chc"],
+        "status": ["existing"],
+        "subdistrict_code": ["1"],
+    },
+    geometry=[shapely.Point(lonlat(0.0))],
+    crs=4326,
+)
 CANDIDATES = gpd.GeoDataFrame(
     {"candidate_id": ["a", "c", "d"]},
     geometry=[shapely.Point(lonlat(x)) for x in (1600.0, 2600.0, 4400.0)],
@@ -417,9 +435,15 @@ def test_problem_matrix_by_hand(problem):
 
 def suggest(problem: optimize.SiteProblem, quota, **kw) -> optimize.SiteSuggestion:
     return optimize.suggest_sites(
-        WALK15, FACILITIES, POP, network=None, quota=quota, problem=problem,
-        subdistricts=UNITS, **kw,
-    )  # fmt: skip
+        WALK15,
+        FACILITIES,
+        POP,
+        network=None,
+        quota=quota,
+        problem=problem,
+        subdistricts=UNITS,
+        **kw,
+    )
 
 
 def test_suggest_two_sites_anywhere(problem):
@@ -440,8 +464,13 @@ def test_suggest_two_sites_anywhere(problem):
     assert result.sites["lon"].iloc[0] == pytest.approx(lon, abs=1e-9)
     assert result.sites["lat"].iloc[0] == pytest.approx(lat, abs=1e-9)
     summary = result.summary()
-    for key in ("n_sites", "residents_covered_before", "residents_covered_after",
-                "solver_status", "seconds"):  # fmt: skip
+    for key in (
+        "n_sites",
+        "residents_covered_before",
+        "residents_covered_after",
+        "solver_status",
+        "seconds",
+    ):
         assert key in summary
     assert summary["n_sites"] == 2
 
@@ -533,9 +562,14 @@ def test_coverage_curve_greedy_and_exact(problem):
     assert exact["status"].tolist() == ["existing", "optimal", "optimal"]
     with pytest.raises(SiteSelectionError, match="exact curve is for sites anywhere"):
         optimize.coverage_curve(
-            WALK15, FACILITIES, POP, network=None, problem=problem, method="exact",
+            WALK15,
+            FACILITIES,
+            POP,
+            network=None,
+            problem=problem,
+            method="exact",
             quota={"2": 1},
-        )  # fmt: skip
+        )
 
 
 def test_curve_with_quota_stops_when_used_up(problem):
@@ -551,8 +585,12 @@ def test_files_are_written_and_not_overwritten(problem, tmp_path):
     curve = optimize.coverage_curve(WALK15, FACILITIES, POP, network=None, problem=problem)
     paths = optimize.suggestion_to_files(result, tmp_path, stem="t", curve=curve)
     assert [p.name for p in paths] == [
-        "t.csv", "t.gpkg", "t_by_subdistrict.csv", "t_summary.json", "t_curve.csv"
-    ]  # fmt: skip
+        "t.csv",
+        "t.gpkg",
+        "t_by_subdistrict.csv",
+        "t_summary.json",
+        "t_curve.csv",
+    ]
     back = pd.read_csv(paths[0], encoding="utf-8-sig", dtype={"subdistrict_code": str})
     assert back["candidate_id"].tolist() == ["a", "d"]
     assert back["subdistrict_zh"].tolist() == ["一号街道", "二号镇"]
@@ -595,9 +633,11 @@ def drive() -> Network:
 def test_corridor_candidates(drive):
     cand = optimize.candidates_from_corridors(drive, [("测试路",)], subdistricts=UNITS)
     x = np.round(
-        [Transformer.from_crs(4326, 32651, always_xy=True).transform(lo, la)[0] - X0
-         for lo, la in zip(cand["lon"], cand["lat"], strict=True)]
-    )  # fmt: skip
+        [
+            Transformer.from_crs(4326, 32651, always_xy=True).transform(lo, la)[0] - X0
+            for lo, la in zip(cand["lon"], cand["lat"], strict=True)
+        ]
+    )
     assert sorted(x.tolist()) == [300.0 * k for k in range(17)]
     assert cand["on_corridor"].all() and set(cand["road_name"]) == {"测试路"}
     assert set(cand["source"]) == {"corridor: 测试路"}
@@ -655,16 +695,22 @@ def test_off_corridor_candidates_for_units_without_a_corridor(drive):
     assert len(in_one) >= 1 and not in_one["on_corridor"].any()
     with pytest.raises(SiteSelectionError, match=r"no corridor candidate lies in 一号街道 \(1\)"):
         optimize.suggest_substations(
-            EMS, FACILITIES, POP, network=drive, corridors=[("支路",)], subdistricts=UNITS,
+            EMS,
+            FACILITIES,
+            POP,
+            network=drive,
+            corridors=[("支路",)],
+            subdistricts=UNITS,
             off_corridor=False,
-        )  # fmt: skip
+        )
 
 
 def test_access_stats_by_hand(drive):
     # sites at x=1500 and x=4500: distances P1 1,000, P2 0, P3 1,000, P4 0 m
     # mean = (100 + 600) × 1,000 / 1,700; 90% of 1,700 = 1,530 falls in the 1,000 m group
-    sites = gpd.GeoDataFrame(geometry=[shapely.Point(lonlat(1500.0)),
-                                       shapely.Point(lonlat(4500.0))], crs=4326)  # fmt: skip
+    sites = gpd.GeoDataFrame(
+        geometry=[shapely.Point(lonlat(1500.0)), shapely.Point(lonlat(4500.0))], crs=4326
+    )
     stats = optimize.access_stats(drive, sites, POP, dispatch_delay_minutes=2.0)
     assert stats.mean_distance_m == pytest.approx(700_000 / 1700, rel=1e-6)
     assert stats.p90_distance_m == pytest.approx(1000.0, rel=1e-6)

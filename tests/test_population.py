@@ -76,9 +76,17 @@ def test_table_missing_columns(tmp_path, pack):
 
 def _write_raster(path, data, *, x0, y0, crs="EPSG:32651", size=100.0, nodata=-1.0):
     with rasterio.open(
-        path, "w", driver="GTiff", height=data.shape[0], width=data.shape[1], count=1,
-        dtype="float32", crs=crs, transform=Affine(size, 0.0, x0, 0.0, -size, y0), nodata=nodata,
-    ) as dst:  # fmt: skip
+        path,
+        "w",
+        driver="GTiff",
+        height=data.shape[0],
+        width=data.shape[1],
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=Affine(size, 0.0, x0, 0.0, -size, y0),
+        nodata=nodata,
+    ) as dst:
         dst.write(data.astype("float32"), 1)
 
 

@@ -161,8 +161,11 @@ def test_source_at_the_start_of_a_oneway_segment_reaches_its_node():
     G.add_edge(0, 2, length=50.0, travel_time=50.0)
     G.add_edge(2, 0, length=50.0, travel_time=50.0)
     idx = reach.reach_index_from_graph(G, mode="drive")
-    seg = next(i for i, (u, v) in enumerate(zip(idx.seg_u, idx.seg_v, strict=True))
-               if {int(idx.node_ids[u]), int(idx.node_ids[v])} == {0, 1})  # fmt: skip
+    seg = next(
+        i
+        for i, (u, v) in enumerate(zip(idx.seg_u, idx.seg_v, strict=True))
+        if {int(idx.node_ids[u]), int(idx.node_ids[v])} == {0, 1}
+    )
     frac = 0.0 if int(idx.node_ids[idx.seg_u[seg]]) == 0 else 1.0
     src = reach.Snap(np.array([seg]), np.array([frac]), np.array([0.0]))
     nodes = idx.node_costs(src, "time_s", limit=1e6)

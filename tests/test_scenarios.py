@@ -234,10 +234,15 @@ def test_shipped_baseline_states_its_limits(pack):
 # A resident q at x=1,800 (weight 1,000) is 1,300 m from F1, 300 m from F2: gained.
 
 SUBS = gpd.GeoDataFrame(
-    {"code": ["1", "2"], "name_zh": ["一", "二"], "name_en": ["One", "Two"],
-     "boundary_status": "surveyed"},
-    geometry=[rectangle(0, 0, 1000, 1000), rectangle(1000, 0, 2000, 1000)], crs="EPSG:4326",
-)  # fmt: skip
+    {
+        "code": ["1", "2"],
+        "name_zh": ["一", "二"],
+        "name_en": ["One", "Two"],
+        "boundary_status": "surveyed",
+    },
+    geometry=[rectangle(0, 0, 1000, 1000), rectangle(1000, 0, 2000, 1000)],
+    crs="EPSG:4326",
+)
 
 
 def test_compare_on_a_synthetic_district(tmp_path, pack):
@@ -248,10 +253,11 @@ def test_compare_on_a_synthetic_district(tmp_path, pack):
     params = '[parameters]\nstandards = ["walk15"]\n'
     write(tmp_path, "a", 'name = "a"\nfacilities = "fac.csv"\n' + params)
     write(
-        tmp_path, "b",
+        tmp_path,
+        "b",
         f'name = "b"\nbase = "a"\n[[add]]\nid = "F2"\nname = "乙"\ntype = "station"\n'
         f"lon = {f2[0]}\nlat = {f2[1]}\n",
-    )  # fmt: skip
+    )
     road = graph(
         {0: (0, 500), 1: (1000, 500), 2: (2000, 500)}, [(0, 1, True), (1, 2, True)], WALK_MPS
     )

@@ -37,10 +37,21 @@ def test_incomplete_folder_is_stopped_with_one_message(tmp_path):
     (tmp_path / "boundaries").mkdir()
     env = {**__import__("os").environ, settings.DATA_ENV_VAR: str(tmp_path)}
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         str(settings.REPO_ROOT / "tests/test_plan.py")],
-        capture_output=True, text=True, env=env, cwd=settings.REPO_ROOT, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(settings.REPO_ROOT / "tests/test_plan.py"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=settings.REPO_ROOT,
+        check=False,
+    )
     out = run.stdout + run.stderr
     assert run.returncode == 4, out
     assert "needs a complete data folder" in out  # pytest shows the exit reason (twice)
