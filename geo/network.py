@@ -425,7 +425,7 @@ def network_from_lines(
     snap_tolerance_meters: float = DEFAULT_SNAP_TOLERANCE_METERS,
     walk_speed_kmh: float | None = None,
     drive_speeds_kmh: Mapping[str, float] | None = None,
-    congestion_factor: float = 1.0,
+    congestion_factor: float = DEFAULTS.congestion_factor,
     source: str = "road centre-lines (GeoDataFrame)",
     source_date: str | None = None,
 ) -> Network:
@@ -515,7 +515,7 @@ def network_from_osm_file(
     min_island_meters: float = DEFAULT_MIN_ISLAND_METERS,
     walk_speed_kmh: float | None = None,
     drive_speeds_kmh: Mapping[str, float] | None = None,
-    congestion_factor: float = 1.0,
+    congestion_factor: float = DEFAULTS.congestion_factor,
     source: str | None = None,
     source_date: str | None = None,
 ) -> Network:
@@ -587,7 +587,7 @@ def network_from_polygon(
     min_island_meters: float = DEFAULT_MIN_ISLAND_METERS,
     walk_speed_kmh: float | None = None,
     drive_speeds_kmh: Mapping[str, float] | None = None,
-    congestion_factor: float = 1.0,
+    congestion_factor: float = DEFAULTS.congestion_factor,
 ) -> Network:
     """Download the OSM network inside a lon/lat polygon with osmnx (needs internet).
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from geo.parameters import DEFAULTS
+
 __all__ = [
     "DEFAULT_REVIEW_THRESHOLD",
     "LEVEL_CONFIDENCE",
@@ -52,7 +54,7 @@ PENALTIES: dict[str, float] = {
 }
 
 #: Results below this confidence get ``review=True``.
-DEFAULT_REVIEW_THRESHOLD = 0.6
+DEFAULT_REVIEW_THRESHOLD = DEFAULTS.review_threshold
 
 
 @dataclass(frozen=True)
