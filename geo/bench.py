@@ -23,6 +23,7 @@ import osmnx as ox
 import shapely
 
 from geo import coverage, facilities, parameters, population, settings, standards
+from geo._types import JSONValue
 from geo.network import Network, load_network
 
 __all__ = [
@@ -69,7 +70,9 @@ def reference_isochrones(
     return shapely.union_all(polys)
 
 
-def run_bench(*, repeat: int = 3, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_bench(
+    *, repeat: int = 3, progress: Callable[[str], None] | None = None
+) -> dict[str, JSONValue]:
     """Run every benchmark on the data pack and return the figures as one JSON-ready dict."""
     say = progress or (lambda _m: None)
     say("loading networks, facilities and population")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 from geo import __version__, settings
 from geo._errors import GeoError, ParameterError, RowError
+from geo._types import JSONValue
 from geo.parameters import BOUNDS, DEFAULTS, STANDARD_NAMES, RunParameters
 
 __all__ = ["build_parser", "main"]
@@ -40,6 +42,16 @@ def _progress(args: argparse.Namespace) -> Callable[[str], None] | None:
 
 def _print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def _texts(value: JSONValue) -> list[str]:
+    """A list of texts from a JSON value (a list, or one value)."""
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _number(value: JSONValue) -> float:
+    """A number from a JSON value (NaN if it is not one)."""
+    return float(value) if isinstance(value, int | float) else math.nan
 
 
 def _width(text: str) -> int:
@@ -245,8 +257,8 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
             f"{100 * s['resident_share']:.2f}% ({s['covered_residents']:,} of {s['residents']:,}); "
             f"{s['facilities']} facilities counted"
         )
-        if s["network_source"]:
-            rep = r.metadata["network"]
+        rep = r.network_report
+        if s["network_source"] and rep is not None:
             print(
                 f"{'':14s} network: {rep['source']} ({rep['source_date']}), "
                 f"{rep['repair_connectors']} repair connectors ({rep['repair_length_km']} km)"
@@ -276,15 +288,15 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         f"merged area: reference {out['reference_area_km2']} km², ours {out['ours_area_km2']} km²"
     )
     print(
-        f"full-district coverage, {len(out['full_coverage_standards'])} standards: "
+        f"full-district coverage, {len(_texts(out['full_coverage_standards']))} standards: "
         f"{out['full_coverage_s']:.3f} s   (target < 2 s; EMS counts "
-        f"{', '.join(out['ems_facility_types'])} as a stand-in: the pack has no substations)"
+        f"{', '.join(_texts(out['ems_facility_types']))} as a stand-in: no substations)"
     )
     print(f"one edit: add {out['add_ms']:.1f} ms, move {out['move_ms']:.1f} ms   (target < 100 ms)")
     print(
         f"site suggestion, Table 2 ({out['suggest_candidates']} candidates): exact "
         f"{out['suggest_exact_s']:.2f} s, greedy {out['suggest_greedy_s']:.2f} s, greedy short of "
-        f"the optimum by {100 * out['suggest_greedy_shortfall']:.2f}%"
+        f"the optimum by {100 * _number(out['suggest_greedy_shortfall']):.2f}%"
     )
     return 0
 
@@ -399,7 +411,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(f"{cmp.b} compared with {cmp.a}")
     district = cmp.table[cmp.table["code"] == cmp.table["code"].iloc[-1]]
     warnings = {
-        (run.resolved.scenario.name, r.standard.name): r.metadata.get("warning")
+        (run.resolved.scenario.name, r.standard.name): r.warning
         for run in (run_a, run_b)
         for r in run.results
     }

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +22,7 @@ from scipy.spatial.distance import cdist
 
 from geo import __version__, boundaries, plan, settings
 from geo._errors import StandardError
+from geo._types import JSONValue, Metadata
 from geo.facilities import FACILITY_TYPES, FacilityTable
 from geo.isochrones import (
     DEFAULT_BUFFER_METERS,
@@ -101,11 +102,24 @@ class CoverageResult:
     blind_spots: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     points: gpd.GeoDataFrame
-    metadata: dict[str, Any]
+    metadata: Metadata
 
     def district(self) -> pd.Series:
         """The district row of :attr:`table`."""
-        return self.table.loc[self.table["code"] == DISTRICT_CODE].iloc[0]
+        row: pd.Series = self.table.loc[self.table["code"] == DISTRICT_CODE].iloc[0]
+        return row
+
+    @property
+    def network_report(self) -> dict[str, JSONValue] | None:
+        """The network's report (source, date, repairs) from :attr:`metadata`; None if none."""
+        report = self.metadata.get("network")
+        return report if isinstance(report, dict) else None
+
+    @property
+    def warning(self) -> str | None:
+        """What makes the figure no measurement (e.g. no facility of the counted types)."""
+        warning = self.metadata.get("warning")
+        return warning if isinstance(warning, str) else None
 
 
 # --- computation ------------------------------------------------------------------------------
@@ -419,9 +433,9 @@ def _metadata(
     seconds: float,
     part: gpd.GeoDataFrame,
     off_network_facilities: list[str],
-) -> dict[str, Any]:
+) -> Metadata:
     counts = all_facilities["type"].value_counts()
-    meta: dict[str, Any] = {
+    meta: Metadata = {
         "standard": standard.name,
         "standard_label": standard.label_en,
         "standard_label_zh": standard.label_zh,
@@ -450,7 +464,7 @@ def _metadata(
         "computed_at": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
         "compute_seconds": round(seconds, 3),
     }  # fmt: skip
-    meta["off_network_facilities"] = off_network_facilities
+    meta["off_network_facilities"] = list[JSONValue](off_network_facilities)
     if off_network_facilities:
         meta["warning_off_network"] = (
             f"{len(off_network_facilities)} counted facilities lie more than {max_snap_meters:g} m "
@@ -555,7 +569,7 @@ class CoverageSession:
         )  # fmt: skip
         return rr.point_cost, rr.per_facility_m[0]
 
-    def add(self, facility: dict[str, Any]) -> None:
+    def add(self, facility: Mapping[str, object]) -> None:
         """Add one facility (``id``, ``name``, ``type``, ``lon``, ``lat``; status optional)."""
         fid = str(facility["id"])
         if fid in self._costs:

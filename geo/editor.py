@@ -9,8 +9,9 @@ being edited (:meth:`ScenarioEditor.to_scenario`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -19,7 +20,8 @@ import shapely
 
 from geo import boundaries, settings
 from geo._errors import ScenarioError
-from geo.coverage import CoverageSession
+from geo._types import Metadata
+from geo.coverage import CoverageResult, CoverageSession
 from geo.facilities import FACILITY_TYPES
 from geo.network import Network
 from geo.parameters import DEFAULTS
@@ -46,8 +48,8 @@ class Change:
 
     kind: str  # add | move | remove
     facility_id: str
-    before: dict[str, Any] | None  # the facility's row before the edit (None for add)
-    after: dict[str, Any] | None  # the facility's row after the edit (None for remove)
+    before: dict[str, object] | None  # the facility's row before the edit (None for add)
+    after: dict[str, object] | None  # the facility's row after the edit (None for remove)
 
     def describe(self) -> str:
         """One line for the planner."""
@@ -122,7 +124,7 @@ class ScenarioEditor:
         )
         return gdf, f"{self.name} as opened"
 
-    def result(self, standard: str) -> Any:
+    def result(self, standard: str) -> CoverageResult:
         """The current state of one standard as a full CoverageResult (for exports)."""
         return self.session(standard).result(
             self.facilities(),
@@ -180,7 +182,7 @@ class ScenarioEditor:
             settings.wgs84_crs
         )
 
-    def sources(self, standard: str) -> dict[str, Any]:
+    def sources(self, standard: str) -> Metadata:
         """What the figures of one standard are computed from (for "How was this computed?")."""
         from geo import plan
 
@@ -419,8 +421,8 @@ def _pieces(geom: shapely.Geometry, part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def open_editor(
     scenario: str | Scenario | ResolvedScenario,
     *,
-    folder: Any = None,
-    progress: Any = None,
+    folder: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ScenarioEditor:
     """Resolve a scenario, load its population and networks, and return an editor on it."""
     from geo.scenarios import resolve, scenario_inputs

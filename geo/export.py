@@ -32,7 +32,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -46,7 +46,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from geo import settings
 from geo._errors import ExportError
 from geo._io import atomic_target, refuse_existing
+from geo._types import JSONValue
 from geo.coverage import DISTRICT_CODE, TABLE_COLUMNS, CoverageResult
+
+if TYPE_CHECKING:  # scenarios imports nothing from here; the type is only named
+    from geo.scenarios import Comparison
 
 __all__ = [
     "DEFAULT_STEM",
@@ -117,7 +121,7 @@ def safe_stem(text: str) -> str:
 # --- metadata ---------------------------------------------------------------------------------
 
 
-def metadata_rows(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
+def metadata_rows(metadata: Mapping[str, object]) -> list[tuple[str, str]]:
     """Flatten a metadata dict into ``("a.b", "value")`` rows of text.
 
     Nested dicts give dotted keys; lists and tuples are rendered as JSON; an empty dict is kept
@@ -205,8 +209,9 @@ def _sources(result: CoverageResult) -> tuple[str, str]:
     if isinstance(network, Mapping):
         network = network.get("source")
     population = meta.get("population_source")
-    if population is None and isinstance(meta.get("population"), Mapping):
-        population = meta["population"].get("source")
+    nested = meta.get("population")
+    if population is None and isinstance(nested, Mapping):
+        population = nested.get("source")
     return (
         "n/a" if population is None else _render(population),
         "n/a" if network is None else _render(network),
@@ -674,7 +679,9 @@ def _frame_sheet(ws: Worksheet, frame: pd.DataFrame, title: str) -> None:
     ws.freeze_panes = "A3"
 
 
-def export_comparison(cmp: Any, out_dir: Path, *, stem: str, overwrite: bool = False) -> list[Path]:
+def export_comparison(
+    cmp: Comparison, out_dir: Path, *, stem: str, overwrite: bool = False
+) -> list[Path]:
     """Write a :class:`geo.scenarios.Comparison` like the coverage tables.
 
     ``<stem>.csv`` (per standard × unit: a, b and delta), ``<stem>_sites.csv`` (added, moved,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import folium
 import geopandas as gpd
@@ -26,6 +25,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geo import coords, settings
+from geo._types import JSONValue
 
 __all__ = [
     "AMAP_TILES",
@@ -381,7 +381,7 @@ class _Legend(MacroElement):
         )
 
 
-def sources_for(metadata: Mapping[str, Any]) -> dict[str, str]:
+def sources_for(metadata: Mapping[str, JSONValue]) -> dict[str, str]:
     """Short source lines for the legend from a coverage result's metadata."""
     net = metadata.get("network")
     out = {}

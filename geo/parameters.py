@@ -18,9 +18,9 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
 
 from geo._errors import ParameterError
+from geo._types import JSONValue
 from geo.facilities import BASIC_LEVEL_TYPES, FACILITY_TYPES
 
 __all__ = [
@@ -143,9 +143,9 @@ class RunParameters:
             )
             raise ParameterError(msg)
 
-    def replace(self, **changes: Any) -> RunParameters:
+    def replace(self, **changes: object) -> RunParameters:
         """A copy with some fields changed (checked like a new one)."""
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]  # checked on build
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -154,7 +154,7 @@ class RunParameters:
 
     @classmethod
     def from_mapping(
-        cls, values: Mapping[str, Any], *, base: RunParameters | None = None
+        cls, values: Mapping[str, object], *, base: RunParameters | None = None
     ) -> RunParameters:
         """``base`` (default :data:`DEFAULTS`) with the given fields changed.
 
@@ -169,7 +169,7 @@ class RunParameters:
             raise ParameterError(msg)
         return (base or DEFAULTS).replace(**dict(values))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JSONValue]:
         """Plain data (lists for the tuples), in the field order: for metadata and TOML."""
         return {
             name: list(value) if isinstance(value, tuple) else value

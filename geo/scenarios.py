@@ -58,6 +58,7 @@ import tomli_w
 from geo import __version__, boundaries, settings
 from geo._errors import InputFileError, ParameterError, ScenarioError, UnknownSubdistrictError
 from geo._io import atomic_target
+from geo._types import JSONValue, Metadata
 from geo.coverage import CoverageResult, compute_coverage, partition_subdistricts
 from geo.facilities import FACILITY_TYPES, FacilityTable, load_facilities
 from geo.network import Network, load_network
@@ -745,12 +746,12 @@ def run_scenario(
             buffer_meters=params.buffer_meters, max_snap_meters=params.max_snap_meters,
             subdistricts=subdistricts,
         )  # fmt: skip
-        meta = {
+        meta: Metadata = {
             "scenario": resolved.scenario.name,
             "scenario_description": resolved.scenario.description,
-            "scenario_chain": [s.name for s in resolved.chain],
-            "scenario_changes": resolved.changes,
-            "hashes": hashes,
+            "scenario_chain": list[JSONValue](s.name for s in resolved.chain),
+            "scenario_changes": dict[str, JSONValue](resolved.changes),
+            "hashes": dict[str, JSONValue](hashes),
             **res.metadata,
         }
         results.append(replace(res, metadata=meta))

@@ -19,7 +19,7 @@ emergency department as a stand-in only if the planner asks for it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 from geo._errors import StandardError
 from geo.facilities import FACILITY_TYPES
@@ -51,7 +51,7 @@ class Standard:
     cost: Cost
     limit: float
     facility_types: tuple[str, ...]
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, float] = field(default_factory=dict)
 
     @property
     def straight_line(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -130,7 +131,7 @@ def _result(name: str) -> CoverageResult:
         geometry=[Point(121.403, 31.103), Point(121.409, 31.109)],
         crs=WGS84,
     )
-    metadata = {
+    metadata: dict[str, Any] = {
         "network": {"source": NETWORK_SOURCE, "repair_connectors": 12},
         "population_source": POPULATION_SOURCE,
         "facility_counts": {"chc": 1, "station": 1},

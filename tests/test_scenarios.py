@@ -282,7 +282,8 @@ def test_compare_on_a_synthetic_district(tmp_path, pack):
     assert cmp.lost.empty
     assert cmp.sites[["change", "id"]].values.tolist() == [["added", "F2"]]
     # reproducibility: each result carries the hashes; a second run gives the same table
-    assert run_b.results[0].metadata["hashes"]["scenario"] == run_b.resolved.content_hash
+    hashes = run_b.results[0].metadata["hashes"]
+    assert isinstance(hashes, dict) and hashes["scenario"] == run_b.resolved.content_hash
     again = scenarios.run_scenario("b", **kw)
     assert again.hashes == run_b.hashes
     assert again.results[0].table.equals(run_b.results[0].table)
