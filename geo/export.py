@@ -46,7 +46,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from geo import settings
 from geo._errors import ExportError
 from geo._io import atomic_target, refuse_existing
-from geo._types import JSONValue
 from geo.coverage import DISTRICT_CODE, TABLE_COLUMNS, CoverageResult
 
 if TYPE_CHECKING:  # scenarios imports nothing from here; the type is only named
