@@ -23,6 +23,9 @@ from pyproj import Transformer
 from geo import coverage, optimize, plan
 from geo._errors import SiteSelectionError
 from geo.network import Network, NetworkReport
+from geo.optimize import solvers
+from geo.optimize.candidates import _safe_snap
+from geo.optimize.substations import _weighted_percentile
 from geo.population import Population
 from geo.reach import Snap
 from geo.standards import make_standard
@@ -238,7 +241,7 @@ def test_time_limit_gives_a_stated_gap():
 def test_cbc_bound_is_read_when_stopped(monkeypatch):
     A, w = hard_instance()
     monkeypatch.setattr(
-        optimize, "_cbc_solve", lambda *a, **k: (pulp.LpSolutionIntegerFeasible, 1e9)
+        solvers, "_cbc_solve", lambda *a, **k: (pulp.LpSolutionIntegerFeasible, 1e9)
     )
     sol = optimize.solve_mclp(A, w, 5)
     greedy = optimize.solve_greedy(A, w, 5)
@@ -252,7 +255,7 @@ def test_cbc_bound_is_read_when_stopped(monkeypatch):
 def test_greedy_fallback_uses_the_lp_bound(monkeypatch):
     A, w = hard_instance()
     monkeypatch.setattr(
-        optimize, "_cbc_solve", lambda *a, **k: (pulp.LpSolutionNoSolutionFound, None)
+        solvers, "_cbc_solve", lambda *a, **k: (pulp.LpSolutionNoSolutionFound, None)
     )
     sol = optimize.solve_mclp(A, w, 5)
     lp = optimize.solve_greedy(A, w, 5, lp_bound=True)
@@ -726,9 +729,9 @@ def test_access_stats_by_hand(drive):
 
 def test_weighted_percentile():
     values, weights = np.array([3.0, 1.0, 2.0]), np.array([1.0, 1.0, 8.0])
-    assert optimize._weighted_percentile(values, weights, 90) == 2.0
-    assert optimize._weighted_percentile(values, weights, 95) == 3.0
-    assert math.isnan(optimize._weighted_percentile(np.zeros(0), np.zeros(0), 90))
+    assert _weighted_percentile(values, weights, 90) == 2.0
+    assert _weighted_percentile(values, weights, 95) == 3.0
+    assert math.isnan(_weighted_percentile(np.zeros(0), np.zeros(0), 90))
 
 
 # --- the Minhang pack: Table 2 ----------------------------------------------------------------
@@ -775,7 +778,7 @@ def test_sources_on_a_one_way_segment_end_keep_their_node():
     one_way = int(np.flatnonzero(np.isinf(index.bwd["length_m"]))[0])
     assert index.node_ids[index.seg_u[one_way]] == 1  # the segment N→E, N at position 0
     raw = Snap(np.array([one_way]), np.array([0.0]), np.array([0.0]))
-    safe = optimize._safe_snap(index, raw)
+    safe = _safe_snap(index, raw)
     west = int(np.flatnonzero(index.node_ids == 0)[0])
     cost = index.node_costs(safe, "length_m", limit=np.inf)
     assert cost[west] == pytest.approx(1000.0)
