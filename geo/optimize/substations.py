@@ -38,6 +38,7 @@ from geo.optimize.problems import (
 )
 from geo.optimize.results import AccessStats, SiteSuggestion, _suggestion
 from geo.optimize.solvers import DEFAULT_TIME_LIMIT_S, solve_mclp, solve_set_cover
+from geo.parameters import DEFAULTS
 from geo.population import Population
 from geo.reach import DEFAULT_MAX_SNAP_METERS, FloatArray
 from geo.standards import Standard
@@ -71,7 +72,7 @@ def access_stats(
     sites: gpd.GeoDataFrame,
     population: Population,
     *,
-    dispatch_delay_minutes: float = 2.0,
+    dispatch_delay_minutes: float = DEFAULTS.dispatch_delay_minutes,
     max_snap_meters: float = DEFAULT_MAX_SNAP_METERS,
 ) -> AccessStats:
     """Distance and response time from every resident to the nearest site, on a drive network.
