@@ -600,7 +600,7 @@ def test_load_network_reads_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path:
         msg = "rebuilt instead of reading the cache"
         raise AssertionError(msg)
 
-    monkeypatch.setattr(network, "network_from_file", rebuild)
+    monkeypatch.setattr(network.build, "network_from_file", rebuild)
     second = load_network("walk")
     assert second.key == first.key
     assert second.report == first.report
@@ -615,7 +615,7 @@ def test_load_network_reads_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path:
     with pytest.raises(AssertionError, match="rebuilt"):
         load_network("walk", walk_speed_kmh=5.0)
     # the default written out is the default: same key, read from the cache (walk and drive)
-    assert network._resolved_params("drive", {}) == network._resolved_params(
+    assert network.options._resolved_params("drive", {}) == network.options._resolved_params(
         "drive", {"congestion_factor": DEFAULTS.congestion_factor}
     )
     assert load_network("walk", walk_speed_kmh=DEFAULTS.walk_speed_kmh).key == first.key
@@ -630,7 +630,7 @@ def test_writing_a_cache_prunes_networks_unused_for_30_days(tmp_path: Path) -> N
     old = time.time() - (network.CACHE_MAX_AGE_DAYS + 1) * 86400
     os.utime(stale, (old, old))
     os.utime(other, (old, old))
-    network._write_cache(tmp_path / "network-walk-this.pickle", net)
+    network.cache._write_cache(tmp_path / "network-walk-this.pickle", net)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
         "geocode-overrides.csv",
@@ -828,3 +828,19 @@ def test_chinese_planning_classes() -> None:
     # walk: the 快速路 is excluded like a trunk road
     walk = network_from_lines(gdf, mode="walk", min_island_meters=0, detour_repair=False)
     assert "trunk" not in {d["highway"] for *_, d in walk.G.edges(data=True)}
+
+
+def test_cache_key_ignores_docstrings_and_comments_but_not_code() -> None:
+    fingerprint = network.cache._code_fingerprint
+    code = 'def f(x):\n    """Twice x."""\n    return 2 * x  # doubled\n'
+    reworded = (
+        '"""A module."""\n\n\ndef f(x):\n    """Two times x."""\n    # the doubling\n'
+        "    return 2 * x\n"
+    )
+    changed = 'def f(x):\n    """Twice x."""\n    return 3 * x\n'
+    assert fingerprint(code) == fingerprint(reworded)
+    assert fingerprint(code) != fingerprint(changed)
+    # the key covers every module of the network package, and only code
+    version = network.cache._code_version()
+    assert version.startswith(f"{network.model._CACHE_FORMAT}:")
+    assert version == network.cache._code_version()

@@ -1,0 +1,149 @@
+"""Hashing and the on-disk cache of built networks (the key covers inputs, parameters, code)."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import pickle
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+
+from geo.network.model import (
+    _CACHE_FORMAT,
+    _HASH_BYTES_LIMIT,
+    _SHAPEFILE_PARTS,
+    Network,
+    _json_ready,
+)
+from geo.network.options import (
+    _Columns,
+)
+
+__all__ = [
+    "CACHE_MAX_AGE_DAYS",
+]
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Source dates, hashing, cache
+# ---------------------------------------------------------------------------------------------
+
+
+def _digest(*parts: object) -> str:
+    text = json.dumps(_json_ready(list(parts)), sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    """Hash of a file's bytes (a shapefile's sidecars included); path+size+mtime when huge."""
+    parts = (
+        [path.with_suffix(s) for s in _SHAPEFILE_PARTS] if path.suffix.lower() == ".shp" else [path]
+    )
+    h = hashlib.sha256()
+    for p in (p for p in parts if p.exists()):
+        stat = p.stat()
+        if stat.st_size > _HASH_BYTES_LIMIT:
+            h.update(f"{p.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+            continue
+        with p.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _frame_digest(gdf: gpd.GeoDataFrame, columns: _Columns) -> str:
+    h = hashlib.sha256(str(gdf.crs).encode())
+    for wkb in shapely.to_wkb(gdf.geometry.to_numpy()):
+        h.update(wkb)
+    for column in (columns.road_class, columns.name, columns.oneway, columns.foot):
+        if column is not None:
+            h.update(column.encode())
+            h.update("\x1f".join(map(str, gdf[column].tolist())).encode())
+    return h.hexdigest()
+
+
+def _code_version() -> str:
+    """The cache format and a hash of the code of every module that builds networks.
+
+    A change of code invalidates the cache; a change of docstrings or comments does not (see
+    :func:`_code_fingerprint`), so a typo fix does not make every user rebuild.
+    """
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(_code_fingerprint(path.read_text("utf-8")).encode())
+    return f"{_CACHE_FORMAT}:{h.hexdigest()[:16]}"
+
+
+def _code_fingerprint(source: str) -> str:
+    """The syntax tree of ``source`` without docstrings, comments, line numbers or layout."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False)
+
+
+def _read_cache(cache_file: Path, key: str) -> Network | None:
+    started = time.perf_counter()
+    try:
+        with cache_file.open("rb") as f:
+            net = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as err:
+        log.warning("cache file %s is unreadable (%s); rebuilding it", cache_file, err)
+        return None
+    if not isinstance(net, Network) or net.key != key:
+        log.warning("cache file %s holds another network; rebuilding it", cache_file)
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(cache_file)  # mark as used, so pruning keeps it
+    log.info(
+        "loaded %s network from cache %s in %.2f s",
+        net.mode,
+        cache_file.name,
+        time.perf_counter() - started,
+    )
+    return net
+
+
+#: Cached networks not used for this many days are deleted when a new one is written (the key
+#: hashes the code too, so every release leaves its predecessors' files behind otherwise).
+CACHE_MAX_AGE_DAYS = 30
+
+
+def _write_cache(cache_file: Path, net: Network) -> None:
+    tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(net, f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(cache_file)
+    log.info("cached %s network in %s", net.mode, cache_file)
+    _prune_cache(cache_file.parent)
+
+
+def _prune_cache(folder: Path) -> None:
+    """Delete cached networks unused for :data:`CACHE_MAX_AGE_DAYS` (reads refresh the time)."""
+    cutoff = time.time() - CACHE_MAX_AGE_DAYS * 86400
+    for old in folder.glob("network-*.pickle"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+                log.info("removed unused cached network %s", old.name)
+        except OSError as err:  # another process removed or holds it: leave it
+            log.info("could not prune %s: %s", old.name, err)
