@@ -61,7 +61,7 @@ from geo._io import atomic_target
 from geo._types import JSONValue, Metadata
 from geo.coverage import CoverageResult, compute_coverage, partition_subdistricts
 from geo.facilities import FACILITY_TYPES, FacilityTable, load_facilities
-from geo.network import Network, load_network
+from geo.network import BuildOptions, Network, load_network
 from geo.parameters import BOUNDS, DEFAULTS, RunParameters, check_number
 from geo.population import Population, load_population
 from geo.standards import Standard, make_standard
@@ -642,11 +642,11 @@ def scenario_networks(params: RunParameters, modes: set[str]) -> dict[str, Netwo
     """The networks a run's parameters ask for (cached on disk)."""
     nets = {}
     if "walk" in modes:
-        nets["walk"] = load_network("walk", params.network, walk_speed_kmh=params.walk_speed_kmh)
+        walk = BuildOptions(walk_speed_kmh=params.walk_speed_kmh)
+        nets["walk"] = load_network("walk", params.network, options=walk)
     if "drive" in modes:
-        nets["drive"] = load_network(
-            "drive", params.network, congestion_factor=params.congestion_factor
-        )
+        drive = BuildOptions(congestion_factor=params.congestion_factor)
+        nets["drive"] = load_network("drive", params.network, options=drive)
     return nets
 
 

@@ -27,6 +27,7 @@ from geo._errors import InputFileError, NetworkError
 from geo.network import (
     PACK_ROADS,
     PACK_SOURCE,
+    BuildOptions,
     Network,
     load_network,
     network_from_file,
@@ -549,7 +550,7 @@ def test_graphml_round_trip(osm_fixture: Path, tmp_path: Path) -> None:
     drive = network_from_osm_file(osm_fixture, mode="drive", min_island_meters=0)
     path = tmp_path / "centre.graphml"
     ox.save_graphml(drive.G, path)
-    again = network_from_file(path, mode="drive", min_island_meters=0)
+    again = network_from_file(path, mode="drive", options=BuildOptions(min_island_meters=0))
     assert (again.report.nodes, again.report.edges) == (drive.report.nodes, drive.report.edges)
     walk = network_from_osm_file(path, mode="walk", min_island_meters=0)
     assert all(walk.G.has_edge(v, u) for u, v in walk.G.edges())  # oneways made two-way
@@ -560,7 +561,9 @@ def test_graphml_round_trip(osm_fixture: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mode", ["walk", "drive"])
 def test_pack_largest_component_holds_95_percent(pack: Path, mode: str) -> None:
-    net = network_from_file(settings.data_file(PACK_ROADS), mode=mode, source=PACK_SOURCE)
+    net = network_from_file(
+        settings.data_file(PACK_ROADS), mode=mode, options=BuildOptions(source=PACK_SOURCE)
+    )
     r = net.report
     assert r.largest_component_share >= 0.95
     assert r.repair_connectors > 0 and r.repair_length_km > 0 and r.noded_crossings > 0
@@ -609,16 +612,19 @@ def test_load_network_reads_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path:
     with pytest.raises(AssertionError, match="rebuilt"):
         load_network("walk", use_cache=False)
     with pytest.raises(AssertionError, match="rebuilt"):
-        load_network("walk", gap_tolerance_meters=50)
+        load_network("walk", options=BuildOptions(gap_tolerance_meters=50))
     with pytest.raises(AssertionError, match="rebuilt"):
-        load_network("walk", detour_repair=False)
+        load_network("walk", options=BuildOptions(detour_repair=False))
     with pytest.raises(AssertionError, match="rebuilt"):
-        load_network("walk", walk_speed_kmh=5.0)
+        load_network("walk", options=BuildOptions(walk_speed_kmh=5.0))
     # the default written out is the default: same key, read from the cache (walk and drive)
-    assert network.options._resolved_params("drive", {}) == network.options._resolved_params(
-        "drive", {"congestion_factor": DEFAULTS.congestion_factor}
+    assert BuildOptions().cache_params("drive") == BuildOptions(
+        congestion_factor=DEFAULTS.congestion_factor, walk_speed_kmh=DEFAULTS.walk_speed_kmh
+    ).cache_params("drive")
+    assert (
+        load_network("walk", options=BuildOptions(walk_speed_kmh=DEFAULTS.walk_speed_kmh)).key
+        == first.key
     )
-    assert load_network("walk", walk_speed_kmh=DEFAULTS.walk_speed_kmh).key == first.key
 
 
 def test_writing_a_cache_prunes_networks_unused_for_30_days(tmp_path: Path) -> None:
@@ -844,3 +850,14 @@ def test_cache_key_ignores_docstrings_and_comments_but_not_code() -> None:
     version = network.cache._code_version()
     assert version.startswith(f"{network.model._CACHE_FORMAT}:")
     assert version == network.cache._code_version()
+
+
+def test_an_option_for_centre_lines_on_an_osm_file_is_refused_by_name(pack) -> None:
+    osm = settings.data_file("fixtures/shanghai_center.osm")
+    with pytest.raises(
+        NetworkError, match=r"gap_tolerance_meters apply only to centre-line layers"
+    ):
+        network_from_file(osm, mode="drive", options=BuildOptions(gap_tolerance_meters=50))
+    lines = settings.data_file(PACK_ROADS)
+    with pytest.raises(NetworkError, match=r"simplify apply only to OSM data"):
+        network_from_file(lines, mode="walk", options=BuildOptions(simplify=False))

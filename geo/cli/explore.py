@@ -94,23 +94,18 @@ def _cmd_facilities(args: argparse.Namespace) -> int:
 def _cmd_network(args: argparse.Namespace) -> int:
     from geo import network
 
-    params: dict[str, Any] = {}
-    if args.walk_speed is not None:
-        params["walk_speed_kmh"] = args.walk_speed
-    if args.congestion is not None:
-        params["congestion_factor"] = args.congestion
-    if args.gap_tolerance is not None:
-        params["gap_tolerance_meters"] = args.gap_tolerance
-    for option, key in (
-        ("class_column", "road_class_column"),
-        ("name_column", "name_column"),
-        ("oneway_column", "oneway_column"),
-    ):
-        if getattr(args, option) is not None:
-            params[key] = getattr(args, option)
+    given = {
+        "walk_speed_kmh": args.walk_speed,
+        "congestion_factor": args.congestion,
+        "gap_tolerance_meters": args.gap_tolerance,
+        "road_class_column": args.class_column,
+        "name_column": args.name_column,
+        "oneway_column": args.oneway_column,
+    }
+    options = network.BuildOptions(**{k: v for k, v in given.items() if v is not None})
     if not args.json:
         print(f"… building the {args.mode} network from {args.source}", file=sys.stderr)
-    net = network.load_network(args.mode, args.source, use_cache=not args.no_cache, **params)
+    net = network.load_network(args.mode, args.source, options=options, use_cache=not args.no_cache)
     rep = net.report.to_dict()
     if args.json:
         _print_json(rep)

@@ -51,6 +51,7 @@ from geo.network.model import (
     NetworkReport,
     road_class,
 )
+from geo.network.options import BuildOptions
 
 __all__ = [
     "CACHE_MAX_AGE_DAYS",
@@ -72,6 +73,7 @@ __all__ = [
     "ROAD_CLASS_ALIASES",
     "WALK_EXCLUDED_CLASSES",
     "BoolArray",
+    "BuildOptions",
     "FloatArray",
     "GeomArray",
     "IntArray",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
 import geopandas as gpd
 import shapely
@@ -42,6 +42,7 @@ from geo.network.model import (
     Network,
 )
 from geo.network.options import (
+    BuildOptions,
     _check_congestion,
     _check_meters,
     _check_mode,
@@ -56,7 +57,6 @@ from geo.network.options import (
     _read_lines_file,
     _resolve_drive_speeds,
     _resolve_walk_speed,
-    _resolved_params,
     _select_lines,
 )
 from geo.network.osm import (
@@ -316,18 +316,22 @@ def network_from_polygon(
     return _network_from_osm_graph(G, options, source=source, source_date=today, key=key)
 
 
-def network_from_file(path: str | os.PathLike[str], *, mode: str, **kw: Any) -> Network:
+def network_from_file(
+    path: str | os.PathLike[str], *, mode: str, options: BuildOptions | None = None
+) -> Network:
     """Build a network from a file, dispatching on its suffix.
 
     Parameters
     ----------
     path
-        ``.geojson``/``.json``/``.shp``/``.gpkg``: centre-lines (:func:`network_from_lines`);
-        ``.osm``/``.xml``/``.graphml``/``.pbf``: OSM data (:func:`network_from_osm_file`).
+        ``.geojson``/``.json``/``.shp``/``.gpkg`` (plain or ``.gz``): centre-lines
+        (:func:`network_from_lines`); ``.osm``/``.xml``/``.graphml``/``.pbf``: OSM data
+        (:func:`network_from_osm_file`).
     mode
         ``"walk"`` or ``"drive"``.
-    **kw
-        Options of the function the suffix selects.
+    options
+        Speeds, repair and column options (:class:`BuildOptions`); an option that does not
+        apply to the file's kind is refused with its name.
 
     Returns
     -------
@@ -338,31 +342,49 @@ def network_from_file(path: str | os.PathLike[str], *, mode: str, **kw: Any) -> 
     ------
     InputFileError
         Missing or unreadable file, unknown suffix, or a bad layer (see the two builders).
+    NetworkError
+        An option that does not apply to this kind of file, or a bad option value.
     """
+    opts = options or BuildOptions()
     path = _existing_file(path)
     suffix = _io.plain_suffix(path)
     if suffix in OSM_SUFFIXES:
-        return network_from_osm_file(path, mode=mode, **kw)
+        opts.refuse(BuildOptions.LINES_ONLY, path=path, kind="OSM data")
+        return network_from_osm_file(
+            path, mode=mode, simplify=opts.simplify, min_island_meters=opts.min_island_meters,
+            walk_speed_kmh=opts.walk_speed_kmh, drive_speeds_kmh=opts.drive_speeds_kmh,
+            congestion_factor=opts.congestion_factor, source=opts.source,
+            source_date=opts.source_date,
+        )  # fmt: skip
     if suffix not in LINE_SUFFIXES:
         msg = (
             f"{path}: unknown road file type {suffix!r}; expected centre-lines "
             f"({', '.join(LINE_SUFFIXES)}) or OSM data ({', '.join(OSM_SUFFIXES)})"
         )
         raise InputFileError(msg)
+    opts.refuse(BuildOptions.OSM_ONLY, path=path, kind="centre-line layers")
     _check_mode(mode)
     gdf = _read_lines_file(path)
-    kw.setdefault("source", f"{path.name} (road centre-lines)")
-    if kw.get("source_date") is None:
-        kw["source_date"] = _lines_file_date(path)
-    return network_from_lines(gdf, mode=mode, **kw)
+    return network_from_lines(
+        gdf, mode=mode, road_class_column=opts.road_class_column, name_column=opts.name_column,
+        oneway_column=opts.oneway_column, foot_column=opts.foot_column,
+        grade_separated=opts.grade_separated, gap_tolerance_meters=opts.gap_tolerance_meters,
+        detour_repair=opts.detour_repair, detour_gap_meters=opts.detour_gap_meters,
+        detour_factor=opts.detour_factor, min_detour_meters=opts.min_detour_meters,
+        min_island_meters=opts.min_island_meters,
+        snap_tolerance_meters=opts.snap_tolerance_meters, walk_speed_kmh=opts.walk_speed_kmh,
+        drive_speeds_kmh=opts.drive_speeds_kmh, congestion_factor=opts.congestion_factor,
+        source=opts.source or f"{path.name} (road centre-lines)",
+        source_date=opts.source_date or _lines_file_date(path),
+    )  # fmt: skip
 
 
 def load_network(
     mode: str = "walk",
     source: str | os.PathLike[str] = "pack",
     *,
+    options: BuildOptions | None = None,
     use_cache: bool = True,
-    **params: Any,
 ) -> Network:
     """Load a network, from the on-disk cache when the same inputs were built before.
 
@@ -371,14 +393,14 @@ def load_network(
     mode
         ``"walk"`` or ``"drive"``.
     source
-        ``"pack"`` (the data pack's roads, :data:`PACK_ROADS`) or a path for
+        ``"pack"`` (the data folder's roads, :data:`PACK_ROADS`) or a path for
         :func:`network_from_file`.
+    options
+        :class:`BuildOptions` (speeds, repair, columns); defaults when None.
     use_cache
         Read and write ``settings.resolve_cache_folder()``; the key hashes the file (bytes, or
-        path+size+mtime above 256 MB), the mode, the parameters (defaults resolved, e.g.
-        ``DEFAULTS.walk_speed_kmh``) and this module's code.
-    **params
-        Options for :func:`network_from_file`.
+        path+size+mtime above 256 MB), the mode, the options (defaults resolved, e.g.
+        ``DEFAULTS.walk_speed_kmh``) and the network package's code (not its docstrings).
 
     Returns
     -------
@@ -386,24 +408,20 @@ def load_network(
         The network; ``key`` is its cache key.
     """
     _check_mode(mode)
+    opts = options or BuildOptions()
     if str(source) == "pack":
         path = settings.data_file(PACK_ROADS)
-        params.setdefault("source", PACK_SOURCE)
+        opts = dataclasses.replace(opts, source=opts.source or PACK_SOURCE)
     else:
         path = _existing_file(source)
-    key = _digest(
-        _file_digest(path),
-        mode,
-        _resolved_params(mode, params),
-        _code_version(),
-    )
+    key = _digest(_file_digest(path), mode, opts.cache_params(mode), _code_version())
     cache_file = settings.resolve_cache_folder() / f"network-{mode}-{key[:20]}.pickle"
     if use_cache and cache_file.exists():
         cached = _read_cache(cache_file, key)
         if cached is not None:
             return cached
     started = time.perf_counter()
-    net = replace(network_from_file(path, mode=mode, **params), key=key)
+    net = replace(network_from_file(path, mode=mode, options=opts), key=key)
     log.info("built %s network from %s in %.1f s", mode, path.name, time.perf_counter() - started)
     if use_cache:
         _write_cache(cache_file, net)

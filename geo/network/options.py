@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -24,8 +25,15 @@ from geo.network.model import (
     _FALSE_WORDS,
     _ID,
     _OSM_ONEWAY,
+    DEFAULT_DETOUR_FACTOR,
+    DEFAULT_DETOUR_GAP_METERS,
+    DEFAULT_GAP_TOLERANCE_METERS,
+    DEFAULT_MIN_DETOUR_METERS,
+    DEFAULT_MIN_ISLAND_METERS,
+    DEFAULT_SNAP_TOLERANCE_METERS,
     DRIVE_EXCLUDED_CLASSES,
     DRIVE_SPEEDS_KMH,
+    GRADE_SEPARATED,
     MODES,
     WALK_EXCLUDED_CLASSES,
     _Lines,
@@ -33,9 +41,81 @@ from geo.network.model import (
 )
 from geo.parameters import DEFAULTS
 
-__all__: list[str] = []
+__all__ = ["BuildOptions"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Options of a network built from a file (:func:`~geo.network.network_from_file`,
+    :func:`~geo.network.load_network`), typed and checked in one place.
+
+    Speeds and ``min_island_meters`` apply to every source. The column names and the repair
+    options apply to road centre-lines only; ``simplify`` to OSM data only. Asking for a
+    centre-line option on an OSM file is an error that names the option, not a silent no-op.
+    """
+
+    walk_speed_kmh: float | None = None  # None: DEFAULTS.walk_speed_kmh
+    drive_speeds_kmh: Mapping[str, float] | None = None  # None: DRIVE_SPEEDS_KMH
+    congestion_factor: float = DEFAULTS.congestion_factor
+    min_island_meters: float = DEFAULT_MIN_ISLAND_METERS
+    source: str | None = None  # label printed in every output (default: the file's name)
+    source_date: str | None = None  # default: read from the file, else its modification date
+    # centre-lines only
+    road_class_column: str = "highway"
+    name_column: str | None = "name"
+    oneway_column: str | None = None
+    foot_column: str | None = None
+    grade_separated: tuple[str, ...] = GRADE_SEPARATED
+    gap_tolerance_meters: float = DEFAULT_GAP_TOLERANCE_METERS
+    detour_repair: bool = True
+    detour_gap_meters: float = DEFAULT_DETOUR_GAP_METERS
+    detour_factor: float = DEFAULT_DETOUR_FACTOR
+    min_detour_meters: float = DEFAULT_MIN_DETOUR_METERS
+    snap_tolerance_meters: float = DEFAULT_SNAP_TOLERANCE_METERS
+    # OSM data only
+    simplify: bool = True
+
+    #: The fields that apply to centre-lines only, and to OSM data only.
+    LINES_ONLY = (
+        "road_class_column", "name_column", "oneway_column", "foot_column", "grade_separated",
+        "gap_tolerance_meters", "detour_repair", "detour_gap_meters", "detour_factor",
+        "min_detour_meters", "snap_tolerance_meters",
+    )  # fmt: skip
+    OSM_ONLY = ("simplify",)
+
+    def changed(self) -> dict[str, object]:
+        """The fields that differ from their defaults."""
+        default = BuildOptions()
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        }
+
+    def refuse(self, names: tuple[str, ...], *, path: Path, kind: str) -> None:
+        """Raise if any of ``names`` was set: they do not apply to this kind of file."""
+        set_here = sorted(set(self.changed()) & set(names))
+        if set_here:
+            msg = (
+                f"{path.name}: {', '.join(set_here)} apply only to "
+                f"{'centre-line layers' if kind == 'OSM data' else 'OSM data'}, not to {kind}; "
+                "leave them out for this file"
+            )
+            raise NetworkError(msg)
+
+    def cache_params(self, mode: str) -> dict[str, Any]:
+        """The options a built network depends on, defaults resolved (for the cache key)."""
+        out: dict[str, Any] = dataclasses.asdict(self)
+        out["grade_separated"] = sorted(self.grade_separated)
+        out["drive_speeds_kmh"] = dict(self.drive_speeds_kmh or {})
+        unused = (
+            ("walk_speed_kmh",) if mode == "drive" else ("drive_speeds_kmh", "congestion_factor")
+        )
+        for name in unused:  # a speed of the other mode does not change this network
+            out.pop(name)
+        return _resolved_params(mode, out)
 
 
 # ---------------------------------------------------------------------------------------------
