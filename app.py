@@ -247,7 +247,7 @@ def save_box(ed: geo_editor.ScenarioEditor) -> None:
                 sc = ed.to_scenario(new_name, description)
                 path = scenarios.save_scenario(
                     sc,
-                    scenarios.SCENARIO_FOLDER / f"{export.safe_stem(new_name)}.toml",
+                    settings.scenario_folder / f"{export.safe_stem(new_name)}.toml",
                     overwrite=overwrite,
                 )
                 st.success(f"{t('saved')}: {path.name}")

@@ -62,6 +62,9 @@ DATA_FILES: tuple[str, ...] = (
     "residential/residential_addresses_2022.csv",
 )
 
+#: Folder of the scenarios: the shipped ones (baseline, plan-2025) and those a planner saves.
+scenario_folder: Path = REPO_ROOT / "scenarios"
+
 #: Where built networks, geocoding results and overrides are kept (``$GEO_CACHE_DIR`` wins).
 cache_folder: Path = REPO_ROOT / ".cache"
 

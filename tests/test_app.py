@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo import scenarios
+from geo import scenarios, settings
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -71,7 +71,7 @@ def test_remove_undo_and_edit_history(at):
 
 
 def test_save_as_new_scenario_refuses_to_overwrite(at, tmp_path, monkeypatch):
-    monkeypatch.setattr(scenarios, "SCENARIO_FOLDER", tmp_path)
+    monkeypatch.setattr(settings, "scenario_folder", tmp_path)
     (tmp_path / "baseline.toml").write_text('name = "baseline"\nfacilities = "pack"\n', "utf-8")
     at.text_input(key="save_name").set_value("baseline").run()
     at.button(key="save_button").click().run()

@@ -420,8 +420,8 @@ def test_plan_scenario_writes_the_plan_into_the_scenario_folder(
 ):
     folder = tmp_path / "scenarios"
     folder.mkdir()
-    shutil.copy(scenarios.SCENARIO_FOLDER / "baseline.toml", folder / "baseline.toml")
-    monkeypatch.setattr(scenarios, "SCENARIO_FOLDER", folder)
+    shutil.copy(settings.scenario_folder / "baseline.toml", folder / "baseline.toml")
+    monkeypatch.setattr(settings, "scenario_folder", folder)
     assert main(["plan-scenario"]) == 0
     path = folder / "plan-2025.toml"
     assert f"wrote {path}: 37 suggested sites on baseline" in capsys.readouterr().out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geo import coverage, editor, scenarios
+from geo import coverage, editor, scenarios, settings
 from geo._errors import ScenarioError
 
 
@@ -65,7 +65,7 @@ def test_saved_edits_resolve_to_the_same_sites(ed, tmp_path):
     ed.remove_site("node/6592809485")
     sc = ed.to_scenario("edited", "from the editor")
     (tmp_path / "baseline.toml").write_text(
-        (scenarios.SCENARIO_FOLDER / "baseline.toml").read_text("utf-8"), "utf-8"
+        (settings.scenario_folder / "baseline.toml").read_text("utf-8"), "utf-8"
     )
     path = scenarios.save_scenario(sc, tmp_path / "edited.toml")
     res = scenarios.resolve(path)

@@ -9,9 +9,10 @@ import geopandas as gpd
 import pytest
 from _builders import WALK_MPS, graph, lonlat, network, population_of, rectangle
 
-from geo import scenarios
+from geo import scenarios, settings
 from geo._errors import ScenarioError
 from geo.isochrones import QUAD_SEGS
+from geo.scenarios import plan2025
 
 
 def write(folder, name, text):
@@ -339,12 +340,12 @@ def test_add_by_address_is_geocoded_offline(tmp_path, pack):
 def test_shipped_scenarios_have_no_nan_text():
     import re
 
-    for path in scenarios.SCENARIO_FOLDER.glob("*.toml"):
+    for path in settings.scenario_folder.glob("*.toml"):
         assert not re.search(r"\bnan\b", path.read_text("utf-8"), re.IGNORECASE), path.name
 
 
 def test_a_site_without_a_road_name_says_so():
-    assert scenarios._road_label(float("nan")) == "an unnamed road"
-    assert scenarios._road_label(None) == "an unnamed road"
-    assert scenarios._road_label("  ") == "an unnamed road"
-    assert scenarios._road_label(" 莘西路") == "莘西路"
+    assert plan2025._road_label(float("nan")) == "an unnamed road"
+    assert plan2025._road_label(None) == "an unnamed road"
+    assert plan2025._road_label("  ") == "an unnamed road"
+    assert plan2025._road_label(" 莘西路") == "莘西路"

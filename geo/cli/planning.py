@@ -110,9 +110,9 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan_scenario(args: argparse.Namespace) -> int:
-    from geo import scenarios
+    from geo import scenarios, settings
 
-    out = args.out or scenarios.SCENARIO_FOLDER / "plan-2025.toml"  # read at run time
+    out = args.out or settings.scenario_folder / "plan-2025.toml"  # read at run time
     if out.exists() and not args.overwrite:  # before the suggestion runs, not after
         msg = f"{out} already exists"
         raise FileExistsError(msg)
