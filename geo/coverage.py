@@ -135,9 +135,8 @@ _CHUNK = 64
 def reach_index(network: Network) -> ReachIndex:
     """The :class:`~geo.reach.ReachIndex` of a network, built once per network key."""
     if network.key not in _INDEX_CACHE:
-        walk = network.report.params.get("walk_speed_kmh")
         _INDEX_CACHE[network.key] = reach_index_from_graph(
-            network.G, mode=network.mode, walk_speed_kmh=walk
+            network.G, mode=network.mode, walk_speed_kmh=_walk_speed(network)
         )
     return _INDEX_CACHE[network.key]
 
@@ -415,8 +414,10 @@ def _district_status(table: pd.DataFrame) -> str:
 
 
 def _walk_speed(network: Network | None) -> float:
-    if network is not None and network.mode == "walk":
-        return float(network.report.params.get("walk_speed_kmh", DEFAULTS.walk_speed_kmh))
+    """The walking speed a walk network was built with (the default for other networks)."""
+    speed = network.report.params.get("walk_speed_kmh") if network is not None else None
+    if network is not None and network.mode == "walk" and isinstance(speed, int | float):
+        return float(speed)
     return DEFAULTS.walk_speed_kmh
 
 

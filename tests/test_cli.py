@@ -437,9 +437,13 @@ def test_plan_scenario_writes_the_plan_into_the_scenario_folder(
     units = boundaries.load_subdistricts().set_index("name_zh")
     per_unit: dict[str, list[str]] = {}
     for e in walk:
-        unit = e.get("name").split()[0]
-        assert units.geometry[unit].buffer(1e-4).contains(shapely.Point(e.get("lon"), e.get("lat")))
-        per_unit.setdefault(unit, []).append(e.get("type"))
+        unit = str(e.get("name")).split()[0]
+        assert (
+            units.geometry[unit]
+            .buffer(1e-4)
+            .contains(shapely.Point(e.number("lon"), e.number("lat")))
+        )
+        per_unit.setdefault(unit, []).append(str(e.get("type")))
     for unit, (centres, stations) in plan.TABLE2_NEW_SITES.items():
         types = per_unit.get(unit, [])
         assert len(types) == centres + stations, unit

@@ -97,7 +97,7 @@ def test_app_geo_suggest_and_plan_scenario_place_the_same_substations(capsys, pa
     assert summary["objective_kind"] == "max_coverage" and summary["n_sites"] == 5
     plan = scenarios.load_scenario("plan-2025")
     shipped = sorted(
-        (round(e.get("lon"), 6), round(e.get("lat"), 6))
+        (round(e.number("lon"), 6), round(e.number("lat"), 6))
         for e in plan.edits
         if e.kind == "add" and e.get("type") == "ambulance_substation"
     )

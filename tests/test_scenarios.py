@@ -304,7 +304,7 @@ def test_shipped_plan_2025_follows_table_2_and_the_corridors(pack):
     assert len(community) == 32 and len(substations) == 5
     # per-unit counts from the sites' own coordinates against Table 2 (centres + stations)
     codes = boundaries.assign_subdistricts(
-        [e.get("lon") for e in community], [e.get("lat") for e in community]
+        [e.number("lon") for e in community], [e.number("lat") for e in community]
     )
     names = boundaries.subdistricts().set_index("code")["name_zh"]
     got = Counter(names[c] for c in codes)

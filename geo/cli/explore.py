@@ -106,7 +106,7 @@ def _cmd_network(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"… building the {args.mode} network from {args.source}", file=sys.stderr)
     net = network.load_network(args.mode, args.source, options=options, use_cache=not args.no_cache)
-    rep = net.report.to_dict()
+    rep: dict[str, Any] = net.report.to_dict()  # printed below, field by field
     if args.json:
         _print_json(rep)
         return 0

@@ -150,7 +150,7 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
     written = None
     if args.out is not None:
         written = str(result.write(args.out, overwrite=args.overwrite))
-    summary = result.summary()
+    summary: dict[str, Any] = result.summary()  # printed below, field by field
     if args.json:
         _print_json({**summary, "file": written})
         return 0

@@ -132,7 +132,9 @@ class OfflineGeocoder:
     meters_per_number: float = METERS_PER_HOUSE_NUMBER
     review_threshold: float = DEFAULT_REVIEW_THRESHOLD
     metric_crs: str = settings.metric_crs
-    _cache: dict[tuple[str, ...], Any] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[tuple[str, ...], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def name(self) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from geo._types import JSONValue
 from geo.parameters import DEFAULTS
 
 __all__ = [
@@ -103,7 +104,7 @@ class GeocodeResult:
         """Return a copy whose ``review`` flag is set against ``threshold``."""
         return replace(self, review=_needs_review(self.match_level, self.confidence, threshold))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JSONValue]:
         """Return the result as a JSON-ready dict (NaN as None)."""
         out = {f: getattr(self, f) for f in self.__dataclass_fields__}
         for key in ("lon", "lat"):
@@ -112,9 +113,9 @@ class GeocodeResult:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GeocodeResult:
+    def from_dict(cls, data: Mapping[str, object]) -> GeocodeResult:
         """Rebuild a result from :meth:`to_dict` output."""
-        values = {f: data[f] for f in cls.__dataclass_fields__ if f in data}
+        values: dict[str, Any] = {f: data[f] for f in cls.__dataclass_fields__ if f in data}
         for key in ("lon", "lat"):
             values[key] = math.nan if values.get(key) is None else float(values[key])
         return cls(**values)

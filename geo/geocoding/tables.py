@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +23,7 @@ from pyproj import Geod
 from geo import settings
 from geo._errors import ExportError, InputFileError
 from geo._io import atomic_target
+from geo._types import JSONValue
 from geo._validate import match_columns, read_table
 from geo.geocoding.offline import OfflineGeocoder
 from geo.geocoding.providers import provider_from_name
@@ -128,7 +128,7 @@ class GeocodedTable:
                 self.table.to_excel(tmp, index=False)
         return path
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, JSONValue]:
         """A JSON-ready summary (no table)."""
         return {
             "rows": len(self.table),
@@ -366,7 +366,7 @@ class Evaluation:
             path, overwrite=overwrite
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JSONValue]:
         """JSON-ready metrics (no table); floats rounded."""
         out = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "table"}
         for key, value in out.items():
@@ -506,7 +506,15 @@ def default_overrides_path() -> Path:
     return settings.resolve_cache_folder() / OVERRIDES_FILE_NAME
 
 
-def geocode_upload(file_name: str, data: bytes, **kwargs: Any) -> GeocodedTable:
+def geocode_upload(
+    file_name: str,
+    data: bytes,
+    *,
+    provider: str | Provider = "offline",
+    overrides: str | Path | Mapping[tuple[str, str], GeocodeResult] | None = None,
+    cache: GeocodeCache | bool | None = None,
+    review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
+) -> GeocodedTable:
     """:func:`geocode_table` for an uploaded CSV/Excel file (its name and bytes)."""
 
     suffix = Path(file_name).suffix.lower()
@@ -514,7 +522,10 @@ def geocode_upload(file_name: str, data: bytes, **kwargs: Any) -> GeocodedTable:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         frame = read_table(path)
-    return geocode_table(frame, **kwargs)
+    return geocode_table(
+        frame, provider=provider, overrides=overrides, cache=cache,
+        review_threshold=review_threshold,
+    )  # fmt: skip
 
 
 def geocoded_points(result: GeocodedTable) -> gpd.GeoDataFrame:

@@ -40,6 +40,8 @@ __all__ = [
     "road_class",
 ]
 
+from geo._types import JSONValue
+
 log = logging.getLogger(__name__)
 
 
@@ -207,11 +209,11 @@ class NetworkReport:
     dropped_island_km: float
     source: str
     source_date: str | None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, JSONValue] = field(default_factory=dict)
     detour_connectors: int = 0
     detour_length_km: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JSONValue]:
         """Return the report as a JSON-ready dict (floats rounded, tuples as lists)."""
         return {
             "mode": self.mode,

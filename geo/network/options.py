@@ -21,6 +21,7 @@ import pyproj
 
 from geo import _io, settings
 from geo._errors import InputFileError, NetworkError
+from geo._types import JSONValue
 from geo.network.model import (
     _FALSE_WORDS,
     _ID,
@@ -105,7 +106,7 @@ class BuildOptions:
             )
             raise NetworkError(msg)
 
-    def cache_params(self, mode: str) -> dict[str, Any]:
+    def cache_params(self, mode: str) -> dict[str, JSONValue]:
         """The options a built network depends on, defaults resolved (for the cache key)."""
         out: dict[str, Any] = dataclasses.asdict(self)
         out["grade_separated"] = sorted(self.grade_separated)

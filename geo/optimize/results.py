@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geo import plan, settings
+from geo._types import JSONValue
 from geo.coverage import DISTRICT_CODE, reach_index
 from geo.facilities import FACILITY_TYPES
 from geo.optimize.candidates import _road_names
@@ -68,9 +69,9 @@ class AccessStats:
         """Average response time within the plan's average response time."""
         return self.mean_response_min <= self.plan_response_min
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JSONValue]:
         """JSON-ready, rounded."""
-        out = {k: round(float(v), 1) for k, v in self.__dict__.items()}
+        out: dict[str, JSONValue] = {k: round(float(v), 1) for k, v in self.__dict__.items()}
         out["meets_radius"] = self.meets_radius
         out["meets_response"] = self.meets_response
         return out
@@ -137,7 +138,7 @@ class SiteSuggestion:
         """Number of suggested sites."""
         return len(self.sites)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, JSONValue]:
         """A JSON-ready summary (what ``geo suggest --json`` prints)."""
         out: dict[str, Any] = {
             "standard": self.standard.name,

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import geopandas as gpd
 
 from geo import boundaries
+from geo._types import JSONValue
 from geo.facilities import FacilityTable
 from geo.network import Network
 from geo.optimize.candidates import DEFAULT_CANDIDATE_SPACING_M
@@ -152,7 +153,7 @@ def bench_suggest(
     *,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, JSONValue]:
     """The Table 2 instance on the Minhang walk network: exact (CBC) against greedy.
 
     Returns a JSON-ready dict: instance size and build time, then for each method the seconds,

@@ -9,13 +9,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import tomli_w
 
 from geo import settings
 from geo._errors import ParameterError, ScenarioError
 from geo._io import atomic_target
+from geo._types import JSONValue
 from geo.facilities import FACILITY_TYPES
 from geo.parameters import BOUNDS, DEFAULTS, RunParameters, check_number
 
@@ -48,16 +49,28 @@ REMOVE_KEYS = ("id", "note")
 PLACED_BY = ("planner", "suggested")
 
 
+#: A field of an edit as TOML gives it (a text or a number).
+FieldValue: TypeAlias = str | int | float | bool
+
+#: A scenario parameter as TOML gives it (lists frozen to tuples).
+ParameterValue: TypeAlias = FieldValue | tuple[FieldValue, ...]
+
+
 @dataclass(frozen=True)
 class Edit:
     """One edit: ``kind`` add/move/remove and its fields as written in the file."""
 
     kind: str
-    fields: tuple[tuple[str, Any], ...]
+    fields: tuple[tuple[str, FieldValue], ...]
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: str, default: FieldValue | None = None) -> FieldValue | None:
         """A field's value."""
         return dict(self.fields).get(key, default)
+
+    def number(self, key: str) -> float:
+        """A numeric field (``lon``, ``lat``) as a float; NaN if it is absent."""
+        value = self.get(key)
+        return float(value) if isinstance(value, int | float) else math.nan
 
 
 @dataclass(frozen=True)
@@ -68,11 +81,11 @@ class Scenario:
     description: str = ""
     base: str | None = None
     facilities: str | None = None
-    parameters: tuple[tuple[str, Any], ...] = ()
+    parameters: tuple[tuple[str, ParameterValue], ...] = ()
     edits: tuple[Edit, ...] = ()
     path: Path | None = field(default=None, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JSONValue]:
         """The scenario as plain data, keys in the file's fixed order."""
         out: dict[str, Any] = {"name": self.name, "description": self.description}
         if self.base is not None:
@@ -126,7 +139,7 @@ def load_scenario(name_or_path: str | Path, *, folder: Path | None = None) -> Sc
 
 
 def scenario_from_dict(
-    data: Mapping[str, Any], *, source: str = "scenario", path: Path | None = None
+    data: Mapping[str, object], *, source: str = "scenario", path: Path | None = None
 ) -> Scenario:
     """Check plain data (as parsed from TOML) and build a :class:`Scenario`."""
     problems: list[str] = []
@@ -165,8 +178,8 @@ def scenario_from_dict(
     return Scenario(
         name=str(name).strip(),
         description=str(data.get("description", "")),
-        base=data.get("base"),
-        facilities=data.get("facilities"),
+        base=None if data.get("base") is None else str(data.get("base")),
+        facilities=None if data.get("facilities") is None else str(data.get("facilities")),
         parameters=tuple(sorted((k, _freeze(v)) for k, v in params.items())),
         edits=tuple(edits),
         path=path,

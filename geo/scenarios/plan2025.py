@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from geo.facilities import FACILITY_TYPES
+from geo.optimize.results import SiteSuggestion
 from geo.population import load_population
 from geo.scenarios.model import (
     Edit,
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 def scenario_from_suggestions(
-    name: str, description: str, *, base: str, suggestions: list[Any]
+    name: str, description: str, *, base: str, suggestions: list[SiteSuggestion]
 ) -> Scenario:
     """A scenario adding the sites of :class:`geo.optimize.SiteSuggestion` results to ``base``.
 

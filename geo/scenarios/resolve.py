@@ -151,11 +151,11 @@ def _apply_edits(
         if fid not in ids:
             problems.append(f"{where} move[{i + 1}]: {_unknown_id(fid, gdf)}")
             continue
-        err = _outside(float(e.get("lon")), float(e.get("lat")))
+        err = _outside(e.number("lon"), e.number("lat"))
         if err:
             problems.append(f"{where} move[{i + 1}] ({fid}): {err}")
             continue
-        gdf = _set_position(gdf, fid, float(e.get("lon")), float(e.get("lat")))
+        gdf = _set_position(gdf, fid, e.number("lon"), e.number("lat"))
         counts["moved"] += 1
     new_rows, errs = _new_sites(sc, gdf, ids, where=where, geocode=geocode)
     problems += errs
@@ -194,14 +194,14 @@ def _new_sites(
         if str(e.get("name")) in names:
             problems.append(f"{tag}: a facility named {e.get('name')!r} exists already; rename it")
             continue
-        lon, lat = e.get("lon"), e.get("lat")
-        if lon is None:
+        lon, lat = e.number("lon"), e.number("lat")
+        if e.get("lon") is None:
             try:
                 lon, lat = (geocode or geocode_offline)(str(e.get("address")))
             except ScenarioError as exc:
                 problems.append(f"{tag}: {exc}")
                 continue
-        err = _outside(float(lon), float(lat))
+        err = _outside(lon, lat)
         if err:
             problems.append(f"{tag}: {err}")
             continue
@@ -210,7 +210,7 @@ def _new_sites(
         rows.append(
             {
                 "id": fid, "name": str(e.get("name")), "type": e.get("type"),
-                "status": e.get("status", "planned"), "lon": float(lon), "lat": float(lat),
+                "status": e.get("status", "planned"), "lon": lon, "lat": lat,
                 "address": e.get("address", ""), "capacity": np.nan,
                 "source": f"scenario {sc.name} ({e.get('by', 'planner')}"
                 + (f": {e.get('method')})" if e.get("method") else ")"),

@@ -224,7 +224,7 @@ class Comparison:
     sites: pd.DataFrame
     gained: gpd.GeoDataFrame
     lost: gpd.GeoDataFrame
-    metadata: dict[str, Any]
+    metadata: Metadata
 
 
 _COMPARED = ("covered_km2", "area_share", "covered_residents", "resident_share", "facilities")
@@ -319,7 +319,7 @@ def _lonlat(row: pd.Series | None, tag: str) -> dict[str, float | None]:
     return {f"lon_{tag}": float(row.geometry.x), f"lat_{tag}": float(row.geometry.y)}
 
 
-def comparison_json(cmp: Comparison) -> dict[str, Any]:
+def comparison_json(cmp: Comparison) -> dict[str, JSONValue]:
     """District-level deltas per standard and the site changes, JSON-ready."""
     district = cmp.table[cmp.table["code"] == "310112"]
     return {
