@@ -158,7 +158,10 @@ class ReachIndex:
         cols = np.concatenate([self.seg_u[s], self.seg_v[s]])
         data = np.concatenate([to_u, to_v])
         keep = np.isfinite(data)
-        return rows[keep], cols[keep], data[keep] + _EPS
+        # on a loop road both ends are one node: keep the cheaper way round (a CSR would sum)
+        return _min_duplicates(
+            rows[keep], cols[keep], data[keep] + _EPS, self.n_nodes + len(snap.seg)
+        )
 
     def node_costs(
         self, sources: Snap, kind: str, *, limit: float, min_only: bool = True
@@ -271,6 +274,7 @@ def reach_index_from_graph(
     names: list[object] = []
     f_time: list[float] = []
     b_time: list[float] = []
+    loops: dict[int, list[int]] = {}  # node → its loop segments so far
     for u, v, k, d in G.edges(keys=True, data=True):
         a, b = pos_of[int(u)], pos_of[int(v)]
         forward = a <= b
@@ -281,6 +285,14 @@ def reach_index_from_graph(
         if s is not None and abs(lens[s] - length) <= 0.5 + 1e-3 * length:
             (f_time if forward else b_time)[s] = time_s
             continue
+        if (
+            a == b
+        ):  # a loop road: its other direction is a second edge u→u with the geometry reversed
+            s = _reverse_loop(loops.get(a, []), geoms, lens, d.get("geometry"), length)
+            if s is not None:
+                b_time[s] = time_s
+                continue
+            loops.setdefault(a, []).append(len(us))
         seg_key[(lo, hi, int(k))] = len(us)
         us.append(lo)
         vs.append(hi)
@@ -315,6 +327,29 @@ def reach_index_from_graph(
     )
     logger.info("reach index: %d nodes, %d segments (%s)", len(node_ids), len(seg_u), mode)
     return index
+
+
+def _reverse_loop(
+    candidates: list[int], geoms: list[object], lens: list[float], geom: object, length: float
+) -> int | None:
+    """The loop segment (among ``candidates`` at one node) that ``geom`` runs backwards, if any.
+
+    osmnx stores a two-way loop as two edges u→u whose geometries are each other's reverse; they
+    are one segment traversable both ways (else a point on it is reached one way round only).
+    """
+    for s in candidates:
+        if abs(lens[s] - length) > 0.5 + 1e-3 * length:
+            continue
+        mine = geoms[s]
+        if mine is None and geom is None:
+            return s
+        if (
+            isinstance(mine, shapely.LineString)
+            and isinstance(geom, shapely.LineString)
+            and shapely.equals_exact(mine.reverse(), geom, tolerance=1e-9)
+        ):
+            return s
+    return None
 
 
 def _metric_geometries(

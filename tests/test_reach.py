@@ -173,3 +173,33 @@ def test_source_at_the_start_of_a_oneway_segment_reaches_its_node():
     assert by_id[0] == pytest.approx(0.0, abs=1e-6)
     assert by_id[2] == pytest.approx(50.0, abs=1e-6)
     assert by_id[1] == pytest.approx(100.0, abs=1e-6)
+
+
+def test_a_point_on_a_loop_road_is_reached_both_ways_round():
+    """A loop road of 400 m (a 100 m square) from node a and back, stored as osmnx stores a
+    two-way loop: two edges a→a whose geometries are each other's reverse. The source sits at a;
+    a point 320 m along the first direction is 80 m from a the other way round: 80 m, not 320."""
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    square = [(0, 0), (100, 0), (100, 100), (0, 100), (0, 0)]
+    lonlat = [TO_LONLAT.transform(X0 + x, Y0 + y) for x, y in square]
+    G.add_node(0, x=lonlat[0][0], y=lonlat[0][1])
+    loop = shapely.LineString(lonlat)
+    G.add_edge(0, 0, length=400.0, travel_time=400.0, geometry=loop)
+    G.add_edge(0, 0, length=400.0, travel_time=400.0, geometry=loop.reverse())
+    idx = reach.reach_index_from_graph(G, mode="walk", walk_speed_kmh=4.0)
+    assert len(idx.seg_u) == 1  # one segment, both directions
+    src = idx.snap(np.array([[X0, Y0 - 1.0]]))  # 1 m south of a
+    # 320 m along (0,0)→(100,0)→(100,100)→(0,100): 20 m down the west side, 4 m off the road
+    pts = idx.snap(np.array([[X0 - 4.0, Y0 + 80.0]]))
+    _, cost = idx.reach(src, pts, "length_m", limit=1000)
+    assert cost[0] == pytest.approx(1.0 + 80.0 + 4.0, abs=1e-6)
+    # a one-way loop (one direction only) is still reached one way round: 320 m
+    G.remove_edge(0, 0, key=1)
+    one_way = reach.reach_index_from_graph(G, mode="drive")
+    _, cost = one_way.reach(
+        one_way.snap(np.array([[X0, Y0 - 1.0]])),
+        one_way.snap(np.array([[X0 - 4.0, Y0 + 80.0]])),
+        "length_m",
+        limit=1000,
+    )
+    assert cost[0] == pytest.approx(1.0 + 320.0 + 4.0, abs=1e-6)
