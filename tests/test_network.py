@@ -6,9 +6,11 @@ expected length is plain arithmetic; the builder reprojects them to lon/lat itse
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
+import pkgutil
 import time
 from pathlib import Path
 from typing import Any
@@ -846,10 +848,47 @@ def test_cache_key_ignores_docstrings_and_comments_but_not_code() -> None:
     changed = 'def f(x):\n    """Twice x."""\n    return 3 * x\n'
     assert fingerprint(code) == fingerprint(reworded)
     assert fingerprint(code) != fingerprint(changed)
-    # the key covers every module of the network package, and only code
-    version = network.cache._code_version()
-    assert version.startswith(f"{network.model._CACHE_FORMAT}:")
-    assert version == network.cache._code_version()
+    klass = 'class A:\n    """Doc."""\n\n    x = 1\n'
+    assert fingerprint(klass) == fingerprint("class A:\n    x = 1  # one\n")
+    assert fingerprint(klass) != fingerprint('class A:\n    """Doc."""\n\n    x = 2\n')
+
+
+def test_cache_key_covers_the_code_of_every_network_module() -> None:
+    sources = network.cache._package_sources()
+    modules = {f"{m.name}.py" for m in pkgutil.iter_modules(network.__path__)}
+    assert set(sources) == modules | {"__init__.py"}
+    assert {"model.py", "lines.py", "build.py"} <= set(sources)
+    version = network.cache._sources_version
+    assert network.cache._code_version() == version(sources)
+    assert version(sources).startswith(f"{network.model._CACHE_FORMAT}:")
+    # every docstring reworded and comments added, in every module: the same key
+    reworded = {name: _reword_docstrings(text) for name, text in sources.items()}
+    assert all(reworded[name] != sources[name] for name in sources)
+    assert version(reworded) == version(sources)
+    # a code change in any one module, or a module more or less: another key
+    for name, text in sources.items():
+        changed = dict(sources, **{name: f"{text}\n_ANOTHER_CONSTANT = 1\n"})
+        assert version(changed) != version(sources), name
+    assert version(dict(sources, **{"extra.py": "X = 1\n"})) != version(sources)
+    fewer = {k: v for k, v in sources.items() if k != "detour.py"}
+    assert version(fewer) != version(sources)
+
+
+def _reword_docstrings(source: str) -> str:
+    """``source`` with each docstring replaced by another text and a comment after each."""
+    lines = source.splitlines(keepends=True)
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        kinds = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        if isinstance(node, kinds) and ast.get_docstring(node, clean=False) is not None:
+            doc = node.body[0]
+            assert doc.end_lineno is not None and doc.end_col_offset is not None
+            spans.append((doc.lineno, doc.col_offset, doc.end_lineno, doc.end_col_offset))
+    assert spans, "no docstrings to reword"
+    for start, col, end, end_col in sorted(spans, reverse=True):
+        head, tail = lines[start - 1][:col], lines[end - 1][end_col:]
+        lines[start - 1 : end] = [f'{head}"""Reworded."""  # a comment{tail}']
+    return "# a new first line\n" + "".join(lines)
 
 
 def test_an_option_for_centre_lines_on_an_osm_file_is_refused_by_name(pack) -> None:

@@ -429,7 +429,7 @@ def load_network(
 
 
 def _tolerance_table(tolerances: Iterable[float] = (0, 10, 20, 30, 40, 50, 60, 80, 100)) -> str:
-    """Largest-component share vs gap tolerance on the pack (the module docstring's table).
+    """Largest-component share vs gap tolerance on the pack (the table in docs/network.md).
 
     The detour repair is off: it would join components too where the gap repair does not.
     """

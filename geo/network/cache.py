@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import hashlib
 import json
 import logging
 import os
 import pickle
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------
-# Source dates, hashing, cache
+# Hashing, cache
 # ---------------------------------------------------------------------------------------------
 
 
@@ -71,33 +73,51 @@ def _frame_digest(gdf: gpd.GeoDataFrame, columns: _Columns) -> str:
     return h.hexdigest()
 
 
+#: The modules whose code the cache key hashes: every module of this package.
+_PACKAGE_FOLDER = Path(__file__).parent
+
+
+@functools.cache
 def _code_version() -> str:
     """The cache format and a hash of the code of every module that builds networks.
 
     A change of code invalidates the cache; a change of docstrings or comments does not (see
-    :func:`_code_fingerprint`), so a typo fix does not make every user rebuild.
+    :func:`_code_fingerprint`), so a typo fix does not make every user rebuild. Computed once per
+    process (parsing the package takes a tenth of a second, and every build asks for it).
     """
+    return _sources_version(_package_sources())
+
+
+def _package_sources() -> dict[str, str]:
+    """The source text of each module of the network package, by file name."""
+    return {p.name: p.read_text("utf-8") for p in sorted(_PACKAGE_FOLDER.glob("*.py"))}
+
+
+def _sources_version(sources: Mapping[str, str]) -> str:
+    """The cache format and a hash of the fingerprints of ``sources`` (file name -> text)."""
     h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.name.encode())
-        h.update(_code_fingerprint(path.read_text("utf-8")).encode())
+    for name in sorted(sources):
+        h.update(f"{name}\0{_code_fingerprint(sources[name])}\0".encode())
     return f"{_CACHE_FORMAT}:{h.hexdigest()[:16]}"
 
 
 def _code_fingerprint(source: str) -> str:
-    """The syntax tree of ``source`` without docstrings, comments, line numbers or layout."""
+    """The syntax tree of ``source`` without docstrings, comments, line numbers or layout.
+
+    Comments and layout never reach the tree; a docstring (a string literal opening a module,
+    class or function body) is removed, an emptied body becoming ``pass``.
+    """
     tree = ast.parse(source)
     for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-            and isinstance(body, list)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            node.body = body[1:] or [ast.Pass()]
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
     return ast.dump(tree, include_attributes=False)
 
 

@@ -488,6 +488,11 @@ def _check_drive_classes(
         raise NetworkError(msg)
 
 
+# ---------------------------------------------------------------------------------------------
+# Source dates
+# ---------------------------------------------------------------------------------------------
+
+
 def _mtime_date(path: Path) -> str:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date().isoformat()
 
