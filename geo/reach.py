@@ -36,6 +36,7 @@ from geo.parameters import DEFAULTS
 __all__ = [
     "DEFAULT_MAX_SNAP_METERS",
     "DRIVE_ACCESS_SPEED_KMH",
+    "ELEVATED_CLASSES",
     "CostKind",
     "FloatArray",
     "IntArray",
@@ -112,7 +113,8 @@ class ReachIndex:
     fwd: dict[str, FloatArray]
     bwd: dict[str, FloatArray]
     access_cost_per_m: dict[str, float]
-    tree: shapely.STRtree
+    tree: shapely.STRtree  # over the segments points may snap to (``snap_segs``)
+    snap_segs: IntArray
     _coo: dict[str, tuple[IntArray, IntArray, FloatArray]] = field(default_factory=dict)
 
     @property
@@ -129,9 +131,10 @@ class ReachIndex:
         if n == 0:
             return Snap(seg, frac, access)
         pts = shapely.points(xy)
-        (pi, si), dist = self.tree.query_nearest(
+        (pi, ti), dist = self.tree.query_nearest(
             pts, max_distance=max_snap_meters, return_distance=True, all_matches=False
         )
+        si = self.snap_segs[ti]
         seg[pi] = si
         access[pi] = dist
         frac[pi] = shapely.line_locate_point(self.seg_geom[si], pts[pi], normalized=True)
@@ -275,6 +278,7 @@ def reach_index_from_graph(
     f_time: list[float] = []
     b_time: list[float] = []
     loops: dict[int, list[int]] = {}  # node → its loop segments so far
+    elevated: list[bool] = []
     for u, v, k, d in G.edges(keys=True, data=True):
         a, b = pos_of[int(u)], pos_of[int(v)]
         forward = a <= b
@@ -302,6 +306,7 @@ def reach_index_from_graph(
             geom = geom.reverse()
         geoms.append(geom)
         names.append(d.get("name"))
+        elevated.append(mode == "drive" and _elevated(d.get("highway")))
         f_time.append(time_s if forward else np.inf)
         b_time.append(np.inf if forward else time_s)
     seg_u, seg_v = np.array(us, np.int64), np.array(vs, np.int64)
@@ -309,6 +314,7 @@ def reach_index_from_graph(
     seg_len = np.array(lens, float)
     fwd_len = np.where(np.isfinite(f_time), seg_len, np.inf)
     bwd_len = np.where(np.isfinite(b_time), seg_len, np.inf)
+    snap_segs = np.flatnonzero(~np.array(elevated, bool)).astype(np.int64)
     walk_mps = (walk_speed_kmh or DEFAULTS.walk_speed_kmh) / 3.6
     access_time = 1 / walk_mps if mode == "walk" else 3.6 / DRIVE_ACCESS_SPEED_KMH
     index = ReachIndex(
@@ -323,10 +329,22 @@ def reach_index_from_graph(
         fwd={"time_s": np.array(f_time, float), "length_m": fwd_len},
         bwd={"time_s": np.array(b_time, float), "length_m": bwd_len},
         access_cost_per_m={"time_s": access_time, "length_m": 1.0},
-        tree=shapely.STRtree(seg_geom),
+        tree=shapely.STRtree(seg_geom[snap_segs]),
+        snap_segs=snap_segs,
     )
     logger.info("reach index: %d nodes, %d segments (%s)", len(node_ids), len(seg_u), mode)
     return index
+
+
+#: Road classes nobody joins mid-span on the drive network (mostly elevated in Shanghai): points
+#: are snapped to the nearest *other* road; the classes still carry traffic between nodes.
+ELEVATED_CLASSES: frozenset[str] = frozenset({"motorway", "motorway_link", "trunk", "trunk_link"})
+
+
+def _elevated(highway: object) -> bool:
+    """True for a motorway/trunk road or ramp (osmnx may give a list of classes: all must be)."""
+    classes = highway if isinstance(highway, list) else [highway]
+    return bool(classes) and all(str(c) in ELEVATED_CLASSES for c in classes)
 
 
 def _reverse_loop(

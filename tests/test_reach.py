@@ -203,3 +203,23 @@ def test_a_point_on_a_loop_road_is_reached_both_ways_round():
         limit=1000,
     )
     assert cost[0] == pytest.approx(1.0 + 320.0 + 4.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("elevated", ["trunk", "motorway_link", ["trunk", "trunk_link"]])
+def test_drive_points_are_not_snapped_onto_elevated_roads(elevated):
+    """A point 10 m from a trunk road and 50 m from a residential street snaps to the street on
+    the drive network (nobody joins an elevated road mid-span); on foot, to the nearer road."""
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    for node, (x, y) in enumerate([(0, 0), (200, 0), (0, 60), (200, 60)]):
+        lon, lat = TO_LONLAT.transform(X0 + x, Y0 + y)
+        G.add_node(node, x=lon, y=lat)
+    for u, v, cls in ((0, 1, "residential"), (2, 3, elevated)):
+        for a, b in ((u, v), (v, u)):
+            G.add_edge(a, b, length=200.0, travel_time=20.0, highway=cls)
+    point = np.array([[X0 + 100, Y0 + 50]])  # 50 m north of the street, 10 m south of the trunk
+    drive = reach.reach_index_from_graph(G, mode="drive")
+    snap = drive.snap(point)
+    assert drive.seg_u[snap.seg[0]] == 0 and snap.access_m[0] == pytest.approx(50.0)
+    walk = reach.reach_index_from_graph(G, mode="walk")
+    snap = walk.snap(point)
+    assert walk.seg_u[snap.seg[0]] == 2 and snap.access_m[0] == pytest.approx(10.0)
