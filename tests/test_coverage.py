@@ -83,14 +83,15 @@ GRID_POINTS = [
 GRID_COST_S = [297.0, 477.0, np.inf, 837.0, 927.0, 693.0, 1197.0]
 GRID_COVERED = [True, True, False, True, False, True, False]
 
-# Covered area (buffer 100 m, QUAD_SEGS = 2: a round cap is half a regular octagon of radius b,
-# area (8/2)·b²·sin 45° = √2·b²):
+# Covered area (buffer 100 m; a round cap is half a regular polygon of 4·q sides, q = QUAD_SEGS,
+# inscribed in the circle of radius b: area (4q/2)·b²·sin(2π/4q), half of it q·b²·sin(π/2q);
+# for q = 2, √2·b²):
 #   unit 1: the road A–B (x 0..1,000) is covered whole; its buffer inside the unit is the
 #           1,000 × 200 rectangle (the cap at A lies west of x=0, outside): 0.2 km².
 #   unit 2: x 1,000..1,470 buffered: 470 × 200 = 94,000 m², plus the cap at x=1,470:
-#           √2·100² = 14,142.1356 m² → 0.1081421356 km². (A–B's cap at B lies inside the
+#           q·b²·sin(π/2q) (q=2: 14,142.1356 m²). (A–B's cap at B lies inside the
 #           rectangle [1,000, 1,100] × [400, 600], so it adds nothing.)
-CAP_M2 = math.sqrt(2) * BUFFER**2
+CAP_M2 = QUAD_SEGS * BUFFER**2 * math.sin(math.pi / (2 * QUAD_SEGS))
 COVERED_KM2 = {"1": 0.2, "2": (470 * 200 + CAP_M2) / 1e6}
 
 
@@ -112,8 +113,7 @@ def grid_result() -> coverage.CoverageResult:
 
 
 def test_cap_is_half_a_buffered_point():
-    """The hand formula √2·b² for the cap is half shapely's point buffer at QUAD_SEGS."""
-    assert QUAD_SEGS == 2
+    """The hand formula q·b²·sin(π/2q) for the cap is half shapely's point buffer at QUAD_SEGS."""
     disc = shapely.Point(0, 0).buffer(BUFFER, quad_segs=QUAD_SEGS).area
     assert disc / 2 == pytest.approx(CAP_M2, rel=1e-12)
 
@@ -513,3 +513,23 @@ def test_walk_speed_and_off_network_facility_are_reported():
     # p1: 300 m on edges whose travel_time stays at 4 km/h (0.9 s/m) = 270 s, plus F1's 30 m
     # access leg at the network's 5 km/h (0.72 s/m) = 21.6 s → 291.6 s
     assert result.points["cost"].iloc[0] == pytest.approx(291.6, abs=1e-6)
+
+
+def test_district_area_is_within_0_2_percent_of_a_round_buffer(pack, monkeypatch):
+    """Covered areas are not biased low by coarse buffer caps: the baseline walk15 district total
+    at QUAD_SEGS against the same reached roads buffered with 64 segments per quarter circle
+    (a round buffer to 0.01%)."""
+    from geo import isochrones, scenarios
+
+    resolved = scenarios.resolve("baseline")
+    stds, pop, nets = scenarios.scenario_inputs(resolved)
+    walk15 = next(s for s in stds if s.name == "walk15")
+
+    def district_km2() -> float:
+        result = coverage.compute_coverage(walk15, resolved.facilities, pop, network=nets["walk"])
+        return float(result.district()["covered_km2"])
+
+    ours = district_km2()
+    monkeypatch.setattr(isochrones, "QUAD_SEGS", 64)
+    round_buffer = district_km2()
+    assert abs(ours / round_buffer - 1) < 0.002

@@ -269,8 +269,7 @@ def test_compare_on_a_synthetic_district(tmp_path, pack):
     run_b = scenarios.run_scenario("b", **kw)
     cmp = scenarios.compare(run_a, run_b, subdistricts=SUBS)
     t = cmp.table.set_index("code")
-    cap = math.sqrt(2) * 100.0**2
-    assert QUAD_SEGS == 2
+    cap = QUAD_SEGS * 100.0**2 * math.sin(math.pi / (2 * QUAD_SEGS))  # half a 4q-gon
     assert t.loc["1", "covered_km2_delta"] == pytest.approx(0.0, abs=1e-9)
     assert t.loc["2", "covered_km2_delta"] == pytest.approx((1000 * 200 - (500 * 200 + cap)) / 1e6)
     assert t.loc["2", "covered_residents_delta"] == pytest.approx(1000.0)
