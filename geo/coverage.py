@@ -583,9 +583,10 @@ class CoverageSession:
         )
         boundaries.add_subdistrict(row)
         cost, poly = self._facility_reach(row)
-        gained = shapely.difference(poly, shapely.clip_by_rect(self._merged, *poly.bounds))
-        self._covered_km2 = self._covered_km2 + self._area_by_unit(gained)
-        self._merged = shapely.union(self._merged, poly)
+        if not poly.is_empty:  # a site beyond the snap distance reaches nobody: off network
+            gained = shapely.difference(poly, shapely.clip_by_rect(self._merged, *poly.bounds))
+            self._covered_km2 = self._covered_km2 + self._area_by_unit(gained)
+            self._merged = shapely.union(self._merged, poly)
         self._costs[fid], self._polys[fid] = cost, poly
         self._cost = np.minimum(self._cost, cost)
         self.facilities = pd.concat([self.facilities, row.set_index("id", drop=False)])
@@ -598,13 +599,13 @@ class CoverageSession:
             raise StandardError(msg)
         poly = self._polys.pop(fid)
         del self._costs[fid]
-        others = [
-            p for p in self._polys.values() if shapely.intersects(p, shapely.box(*poly.bounds))
-        ]
-        rest = shapely.union_all(others) if others else shapely.Polygon()
-        lost = shapely.difference(poly, rest)
-        self._covered_km2 = self._covered_km2 - self._area_by_unit(lost)
-        self._merged = shapely.difference(self._merged, lost)
+        if not poly.is_empty:  # an off-network site covered nothing: nothing to take away
+            box = shapely.box(*poly.bounds)
+            others = [p for p in self._polys.values() if shapely.intersects(p, box)]
+            rest = shapely.union_all(others) if others else shapely.Polygon()
+            lost = shapely.difference(poly, rest)
+            self._covered_km2 = self._covered_km2 - self._area_by_unit(lost)
+            self._merged = shapely.difference(self._merged, lost)
         self._cost = self._min_cost()
         self.facilities = self.facilities.drop(index=fid)
 

@@ -15,12 +15,14 @@ from typing import Any
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from _builders import (
     WALK_MPS,
     facility_frame,
     graph,
+    lonlat,
     network,
     population_of,
     rectangle,
@@ -533,3 +535,27 @@ def test_district_area_is_within_0_2_percent_of_a_round_buffer(pack, monkeypatch
     monkeypatch.setattr(isochrones, "QUAD_SEGS", 64)
     round_buffer = district_km2()
     assert abs(ours / round_buffer - 1) < 0.002
+
+
+def test_a_site_far_from_every_road_is_reported_off_network_not_an_error(grid_result):
+    """A site 5 km from the test road (beyond the 300 m snap distance) reaches nobody: the session
+    adds, moves and removes it without error, lists it off network, and the table is unchanged."""
+    session = coverage.CoverageSession(
+        make_standard("walk15"),
+        facility_frame(GRID_FACILITIES),
+        population_of(GRID_POINTS, "hand-placed test points"),
+        network=grid_network(),
+        subdistricts=GRID_SUBDISTRICTS,
+        buffer_meters=BUFFER,
+    )
+    before = session.table()
+    far = lonlat(1000.0, 5500.0)
+    session.add({"id": "far", "name": "far site", "type": "station", "lon": far[0], "lat": far[1]})
+    pd.testing.assert_frame_equal(session.table(), before)
+    result = session.result(session.facilities.reset_index(drop=True), facilities_source="test")
+    assert result.metadata["off_network_facilities"] == ["far site"]
+    session.move("far", *lonlat(1000.0, 6000.0))
+    session.remove("far")
+    pd.testing.assert_frame_equal(session.table(), before)
+    # the session still agrees with a full recomputation
+    pd.testing.assert_frame_equal(session.table(), grid_result.table)
