@@ -23,7 +23,7 @@ from scipy.spatial.distance import cdist
 from geo import __version__, boundaries, plan, settings
 from geo._errors import StandardError
 from geo._types import JSONValue, Metadata
-from geo.facilities import FACILITY_TYPES, FacilityTable
+from geo.facilities import FACILITY_TYPES, FacilityTable, possible_duplicates
 from geo.isochrones import (
     DEFAULT_BUFFER_METERS,
     isochrone,
@@ -449,6 +449,10 @@ def _metadata(
         "facilities_counted": len(counted),
         "facilities_counted_types": list(standard.facility_types),
         "facility_counts": {t: int(counts.get(t, 0)) for t in FACILITY_TYPES},
+        "facilities_to_review": [
+            f"{a} ({ida}) and {b} ({idb}), both {t}, {m:,.0f} m apart: one facility or two?"
+            for ida, a, idb, b, t, m in possible_duplicates(all_facilities)
+        ],
         "official_counts_2020": dict(plan.OFFICIAL_COUNTS_2020),
         "official_source": plan.PLAN_SOURCE,
         "parameters": {

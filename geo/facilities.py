@@ -6,6 +6,7 @@ Coordinates are WGS-84 inside. A file (or a ``坐标系``/``crs`` column, per ro
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -48,7 +49,9 @@ __all__ = [
     "load_facilities",
     "merge_duplicates",
     "parse_type",
+    "possible_duplicates",
     "read_facilities",
+    "similar_names",
     "type_names",
 ]
 
@@ -83,6 +86,8 @@ FACILITY_TYPES: dict[str, FacilityType] = {
                      ("急救站", "120急救分站", "ambulance station", "ambulance", "ems station")),
         FacilityType("clinic", "门诊部/诊所", "clinic (outpatient, other)",
                      ("门诊部", "诊所", "门诊", "doctors", "outpatient clinic")),
+        FacilityType("non_clinical", "非诊疗场所", "non-clinical site (office, blood station)",
+                     ("非诊疗", "行政办公", "office", "non-clinical")),
     )
 }  # fmt: skip
 
@@ -154,6 +159,18 @@ class FacilityTable:
     notes: tuple[str, ...] = ()
     converted: dict[str, int] = field(default_factory=dict)
     merged: int = 0
+
+    def to_review(self, *, max_meters: float = 2000.0) -> list[str]:
+        """Records that look like one facility: listed for the planner, never merged silently.
+
+        Same type, names alike (:func:`similar_names`) and at most ``max_meters`` apart, e.g.
+        吴泾社区卫生中心 / 吴泾社区卫生服务中心 1.9 km apart: two OSM records of one centre, or two
+        centres — only the register can tell.
+        """
+        return [
+            f"{a} ({ida}) and {b} ({idb}), both {t}, {m:,.0f} m apart: one facility or two?"
+            for ida, a, idb, b, t, m in possible_duplicates(self.gdf, max_meters=max_meters)
+        ]
 
     def counts_by_type(self) -> dict[str, int]:
         """Number of facilities of each type (every type listed, zeros included)."""
@@ -379,6 +396,7 @@ def _to_gdf(rows: list[dict[Any, Any]], *, source: str, sub: gpd.GeoDataFrame) -
 # --- the data pack's OSM facilities ---------------------------------------------------------
 
 _NAME_RULES: tuple[tuple[str, str], ...] = (
+    (r"行政|办公|献血|血站", "non_clinical"),  # an office or blood station treats nobody
     (r"急救.*分站|急救站", "ambulance_substation"),
     (r"急诊", "emergency_department"),
     (r"服务站", "station"),
@@ -449,16 +467,93 @@ def facilities_from_osm_table(
         }
     )
     df, merged = merge_duplicates(df, max_meters=merge_meters)
+    df, retyped = _outpatient_beside_emergency(df)
     gdf = _to_gdf(df.to_dict("records"), source=source, sub=boundaries.subdistricts())
     table = FacilityTable(
         gdf=gdf,
         source=source,
         rows_read=len(raw),
         merged=merged,
-        notes=(f"{merged} duplicate OSM records merged (same name within {merge_meters:g} m)",),
+        notes=(
+            f"{merged} duplicate OSM records merged (same name within {merge_meters:g} m)",
+            *retyped,
+        ),
     )
     logger.info(table.summary())
     return table
+
+
+def _outpatient_beside_emergency(
+    df: pd.DataFrame, *, max_meters: float = 2000.0
+) -> tuple[pd.DataFrame, list[str]]:
+    """A hospital's 门诊部 (outpatient building) within ``max_meters`` of the same hospital's 急诊部
+    is typed ``clinic``: the emergency department already stands for that hospital, and an
+    outpatient building is no EMS stand-in. Returns the frame and one note per record retyped."""
+    emergency = df[df["type"] == "emergency_department"]
+    if emergency.empty:
+        return df, []
+    xy = (
+        gpd.GeoSeries(gpd.points_from_xy(df["lon"], df["lat"]), crs=settings.wgs84_crs)
+        .to_crs(settings.metric_crs)
+        .get_coordinates()
+        .to_numpy()
+    )
+    out, notes = df.copy(), []
+    for i, name in enumerate(df["name"].astype(str)):
+        if df["type"].iloc[i] != "hospital" or not name.endswith("门诊部"):
+            continue
+        twin = name.removesuffix("门诊部") + "急诊部"
+        for j in np.flatnonzero(df["name"].astype(str).to_numpy() == twin):
+            meters = float(np.hypot(*(xy[i] - xy[j])))
+            if df["type"].iloc[j] == "emergency_department" and meters <= max_meters:
+                out.loc[out.index[i], "type"] = "clinic"
+                notes.append(
+                    f"{name} is typed clinic: the outpatient building of the hospital whose "
+                    f"emergency department {twin} lies {meters:,.0f} m away (counted once)"
+                )
+                break
+    return out, notes
+
+
+#: Words dropped before names are compared: place prefixes and the filler of centre names.
+_NAME_FILLER = re.compile(r"\s+|上海市|上海|闵行区|服务|社区")
+
+
+def similar_names(a: str, b: str) -> bool:
+    """True if two names differ only in place prefixes and filler (上海市, 闵行区, 社区, 服务)
+    or are alike letter for letter (difflib ratio >= 0.85).
+
+    >>> similar_names("吴泾社区卫生中心", "吴泾社区卫生服务中心")
+    True
+    >>> similar_names("浦江社区卫生服务中心", "浦江社区卫生服务中心鲁汇分中心")
+    False
+    """
+    ka, kb = _NAME_FILLER.sub("", a), _NAME_FILLER.sub("", b)
+    if not ka or not kb:
+        return False
+    return ka == kb or difflib.SequenceMatcher(None, ka, kb).ratio() >= 0.85
+
+
+def possible_duplicates(
+    gdf: gpd.GeoDataFrame, *, max_meters: float = 2000.0
+) -> list[tuple[str, str, str, str, str, float]]:
+    """Pairs of facilities of one type with similar names within ``max_meters``:
+    (id, name, id, name, type, metres), nearest first. Unnamed OSM records are skipped."""
+    if len(gdf) < 2:
+        return []
+    xy = gdf.geometry.to_crs(settings.metric_crs).get_coordinates().to_numpy()
+    names = gdf["name"].astype(str).tolist()
+    ids = gdf["id"].astype(str).tolist()
+    types = gdf["type"].astype(str).tolist()
+    out = []
+    for i in range(len(gdf)):
+        for j in range(i + 1, len(gdf)):
+            if types[i] != types[j] or names[i].startswith("(unnamed"):
+                continue
+            meters = float(np.hypot(*(xy[i] - xy[j])))
+            if meters <= max_meters and similar_names(names[i], names[j]):
+                out.append((ids[i], names[i], ids[j], names[j], types[i], meters))
+    return sorted(out, key=lambda r: r[-1])
 
 
 def merge_duplicates(df: pd.DataFrame, *, max_meters: float) -> tuple[pd.DataFrame, int]:

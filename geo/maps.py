@@ -55,6 +55,7 @@ TYPE_STYLE: dict[str, tuple[str, int]] = {
     "emergency_department": ("#e7298a", 7),
     "ambulance_substation": ("#fee08b", 8),
     "clinic": ("#969696", 4),
+    "non_clinical": ("#d9d9d9", 3),
 }
 
 #: Colour steps for coverage shares (0–20–40–60–80–100%).

@@ -256,7 +256,7 @@ def test_coverage_run_and_the_app_give_identical_tables(capsys, tmp_path, pack):
         in_app = app.result(std).table.reset_index(drop=True)
         in_app = in_app.astype({c: by_run[c].dtype for c in by_run.columns if c in in_app})
         pd.testing.assert_frame_equal(by_run, in_app[by_run.columns], rtol=1e-9)
-    assert by_run["facilities"].iloc[-1] == 26  # 25 hospitals + 1 emergency department
+    assert by_run["facilities"].iloc[-1] == 24  # 23 hospitals + 1 emergency department
 
 
 # --- geo suggest ------------------------------------------------------------------------------

@@ -177,3 +177,38 @@ def test_pack_facilities_typed_and_merged(pack):
     assert types["和睦家门诊部"] == "clinic"
     assert table.counts_by_type()["ambulance_substation"] == 0
     assert table.gdf["subdistrict_code"].notna().all()
+
+
+def test_similar_names_ignore_place_prefixes_and_filler():
+    assert facilities.similar_names("吴泾社区卫生中心", "吴泾社区卫生服务中心")
+    assert facilities.similar_names("闵行区颛桥社区卫生服务中心", "颛桥社区卫生服务中心")
+    assert not facilities.similar_names("浦江社区卫生服务中心", "浦江社区卫生服务中心鲁汇分中心")
+    assert not facilities.similar_names("华漕社区卫生服务中心", "虹桥社区卫生服务中心")
+
+
+def test_non_clinical_records_are_not_counted_as_stand_ins():
+    assert (
+        facilities.classify_osm("上海沪闵医院行政办公区", "hospital", "hospital") == "non_clinical"
+    )
+    assert facilities.classify_osm("七宝老街 献血屋", "clinic", "") == "non_clinical"
+    assert facilities.classify_osm("上海沪闵医院", "hospital", "hospital") == "hospital"
+
+
+def test_pack_lists_lookalike_records_and_types_the_outpatient_building(pack):
+    from pyproj import Geod
+
+    table = facilities.facilities_from_pack()
+    gdf = table.gdf.set_index("name")
+    # 闵行区中心医院: its 急诊部 stands for it; its 门诊部 171 m away is no second stand-in
+    assert gdf.loc["闵行区中心医院急诊部", "type"] == "emergency_department"
+    assert gdf.loc["闵行区中心医院门诊部", "type"] == "clinic"
+    assert gdf.loc["上海沪闵医院行政办公区", "type"] == "non_clinical"
+    # the two 吴泾 records, 1.9 km apart by an independent geodesic: listed, not merged
+    (pair,) = table.to_review()
+    a, b = gdf.loc["吴泾社区卫生中心"], gdf.loc["吴泾社区卫生服务中心"]
+    _, _, meters = Geod(ellps="WGS84").inv(a.geometry.x, a.geometry.y, b.geometry.x, b.geometry.y)
+    assert 1800 < meters < 2000
+    assert pair.startswith("吴泾社区卫生中心 (way/297664167) and 吴泾社区卫生服务中心")
+    shown = float(pair.split("both chc, ")[1].split(" m apart")[0].replace(",", ""))
+    assert shown == pytest.approx(meters, abs=2.0)  # UTM 51N distance against the geodesic
+    assert len(table.gdf) == 50  # nothing merged beyond the 4 same-name records

@@ -42,6 +42,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "facilities_by_type": {
             k: {"osm": v, "official_2020": official.get(k)} for k, v in counts.items()
         },
+        "facilities_to_review": fac.to_review(),
+        "facility_notes": list(fac.notes),
         "population_source": pop.source,
         "population_total": round(pop.total),
         "population_notes": list(pop.notes),
@@ -59,6 +61,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for code, n in counts.items():
         off = official.get(code)
         print(f"  {code:22s} {n:4d}" + (f"  (official 2020: {off})" if off is not None else ""))
+    for note in fac.notes:
+        print(f"  note: {note}")
+    for pair in info["facilities_to_review"]:
+        print(f"  to review: {pair}")
     print(f"population: {pop.source}")
     for note in pop.notes:
         print(f"  note: {note}")
