@@ -13,11 +13,23 @@ from geo._io import plain_suffix
 
 #: Accepted spellings of coordinate systems (lower-cased, spaces/hyphens/underscores removed).
 COORD_SYSTEM_ALIASES: dict[str, str] = {
-    "wgs84": "wgs84", "epsg4326": "wgs84", "epsg:4326": "wgs84", "gps": "wgs84", "wgs": "wgs84",
-    "gcj02": "gcj02", "gcj": "gcj02", "amap": "gcj02", "gaode": "gcj02", "高德": "gcj02",
-    "火星": "gcj02", "tencent": "gcj02", "腾讯": "gcj02",
-    "bd09": "bd09", "baidu": "bd09", "百度": "bd09",
-}  # fmt: skip
+    "wgs84": "wgs84",
+    "epsg4326": "wgs84",
+    "epsg:4326": "wgs84",
+    "gps": "wgs84",
+    "wgs": "wgs84",
+    "gcj02": "gcj02",
+    "gcj": "gcj02",
+    "amap": "gcj02",
+    "gaode": "gcj02",
+    "高德": "gcj02",
+    "火星": "gcj02",
+    "tencent": "gcj02",
+    "腾讯": "gcj02",
+    "bd09": "bd09",
+    "baidu": "bd09",
+    "百度": "bd09",
+}
 
 
 def normalise_key(text: object) -> str:

@@ -59,10 +59,20 @@ __all__ = [
 
 #: Columns of :attr:`CoverageResult.table`, in order (``n_<type>`` columns follow ``facilities``).
 TABLE_COLUMNS: tuple[str, ...] = (
-    "code", "name_zh", "name_en", "boundary_status", "area_km2", "covered_km2", "area_share",
-    "residents", "covered_residents", "resident_share", "off_network_residents", "facilities",
+    "code",
+    "name_zh",
+    "name_en",
+    "boundary_status",
+    "area_km2",
+    "covered_km2",
+    "area_share",
+    "residents",
+    "covered_residents",
+    "resident_share",
+    "off_network_residents",
+    "facilities",
     "facilities_per_100k",
-)  # fmt: skip
+)
 
 #: The district row's code in :attr:`CoverageResult.table`.
 DISTRICT_CODE = "310112"
@@ -257,17 +267,26 @@ def _straight_line_reach(
     if len(fac_xy) == 0:
         empty = np.full(n_pop, np.inf)
         return ReachResult(
-            empty, np.full((0, n_pop), np.inf), np.zeros(n_pop, bool), np.full(n_pop, -1),
-            shapely.Polygon(), [], np.zeros(0, bool),
-        )  # fmt: skip
+            empty,
+            np.full((0, n_pop), np.inf),
+            np.zeros(n_pop, bool),
+            np.full(n_pop, -1),
+            shapely.Polygon(),
+            [],
+            np.zeros(0, bool),
+        )
     per_cost = cdist(fac_xy, pop_xy)
     dist, nearest = per_cost.min(axis=0), per_cost.argmin(axis=0)
     circles = list(shapely.buffer(shapely.points(fac_xy), standard.limit, quad_segs=16))
     return ReachResult(
-        dist, per_cost, np.zeros(n_pop, bool),
+        dist,
+        per_cost,
+        np.zeros(n_pop, bool),
         np.where(dist <= standard.limit, nearest, -1).astype(np.int64),
-        shapely.union_all(circles), circles if per_facility else [], np.zeros(len(fac_xy), bool),
-    )  # fmt: skip
+        shapely.union_all(circles),
+        circles if per_facility else [],
+        np.zeros(len(fac_xy), bool),
+    )
 
 
 def compute_coverage(
@@ -309,9 +328,14 @@ def compute_coverage(
     part = partition_subdistricts(subdistricts)
     started = time.perf_counter()
     rr = compute_reach(
-        standard, counted, population, network=network, buffer_meters=buffer_meters,
-        max_snap_meters=max_snap_meters, per_facility=per_facility,
-    )  # fmt: skip
+        standard,
+        counted,
+        population,
+        network=network,
+        buffer_meters=buffer_meters,
+        max_snap_meters=max_snap_meters,
+        per_facility=per_facility,
+    )
     points = population.gdf.copy()
     points["cost"] = rr.point_cost
     points["covered"] = rr.point_cost <= standard.limit
@@ -346,17 +370,27 @@ def compute_coverage(
         facilities=counted,
         points=points,
         metadata=_metadata(
-            standard, network, population, gdf_fac, counted,
+            standard,
+            network,
+            population,
+            gdf_fac,
+            counted,
             table_src.summary() if table_src else "facilities table",
-            buffer_meters=buffer_meters, max_snap_meters=max_snap_meters, seconds=seconds,
-            part=part, off_network_facilities=counted.loc[rr.facility_off_network, "name"].tolist(),
+            buffer_meters=buffer_meters,
+            max_snap_meters=max_snap_meters,
+            seconds=seconds,
+            part=part,
+            off_network_facilities=counted.loc[rr.facility_off_network, "name"].tolist(),
         ),
-    )  # fmt: skip
+    )
     logger.info(
         "%s: area %.1f%%, residents %.1f%% (%d facilities, %.2f s)",
-        standard.name, 100 * result.district()["area_share"],
-        100 * result.district()["resident_share"], len(counted), seconds,
-    )  # fmt: skip
+        standard.name,
+        100 * result.district()["area_share"],
+        100 * result.district()["resident_share"],
+        len(counted),
+        seconds,
+    )
     return result
 
 
@@ -392,9 +426,11 @@ def _table(
         table[f"n_{t}"] = table["code"].map(col).fillna(0).astype(int)
     table["facilities"] = table[[f"n_{t}" for t in standard.facility_types]].sum(axis=1)
     district = {
-        "code": DISTRICT_CODE, "name_zh": "闵行区", "name_en": "Minhang District",
+        "code": DISTRICT_CODE,
+        "name_zh": "闵行区",
+        "name_en": "Minhang District",
         "boundary_status": _district_status(table),
-    }  # fmt: skip
+    }
     for col in table.columns:
         if col not in district:
             district[col] = table[col].sum()
@@ -456,8 +492,11 @@ def _metadata(
         "official_counts_2020": dict(plan.OFFICIAL_COUNTS_2020),
         "official_source": plan.PLAN_SOURCE,
         "parameters": {
-            **standard.params, "limit": standard.limit, "cost": standard.cost,
-            "buffer_meters": buffer_meters, "max_snap_meters": max_snap_meters,
+            **standard.params,
+            "limit": standard.limit,
+            "cost": standard.cost,
+            "buffer_meters": buffer_meters,
+            "max_snap_meters": max_snap_meters,
             "walk_speed_kmh": _walk_speed(network),
             "drive_access_speed_kmh": DRIVE_ACCESS_SPEED_KMH,
         },
@@ -468,7 +507,7 @@ def _metadata(
         "software_version": __version__,
         "computed_at": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
         "compute_seconds": round(seconds, 3),
-    }  # fmt: skip
+    }
     meta["off_network_facilities"] = list[JSONValue](off_network_facilities)
     if off_network_facilities:
         meta["warning_off_network"] = (
@@ -549,9 +588,14 @@ class CoverageSession:
         shapely.prepare(self._part_geoms)
         self.facilities = select_facilities(standard, facilities).set_index("id", drop=False)
         rr = compute_reach(
-            standard, self.facilities, population, network=network,
-            buffer_meters=buffer_meters, max_snap_meters=max_snap_meters, per_facility=True,
-        )  # fmt: skip
+            standard,
+            self.facilities,
+            population,
+            network=network,
+            buffer_meters=buffer_meters,
+            max_snap_meters=max_snap_meters,
+            per_facility=True,
+        )
         ids = list(self.facilities.index)
         self._costs: dict[str, FloatArray] = dict(zip(ids, rr.per_facility_cost, strict=True))
         self._polys: dict[str, shapely.Geometry] = dict(zip(ids, rr.per_facility_m, strict=True))
@@ -568,10 +612,14 @@ class CoverageSession:
 
     def _facility_reach(self, one: gpd.GeoDataFrame) -> tuple[FloatArray, shapely.Geometry]:
         rr = compute_reach(
-            self.standard, one, self.population, network=self.network,
-            buffer_meters=self.buffer_meters, max_snap_meters=self.max_snap_meters,
+            self.standard,
+            one,
+            self.population,
+            network=self.network,
+            buffer_meters=self.buffer_meters,
+            max_snap_meters=self.max_snap_meters,
             per_facility=True,
-        )  # fmt: skip
+        )
         return rr.point_cost, rr.per_facility_m[0]
 
     def add(self, facility: Mapping[str, object]) -> None:
@@ -687,19 +735,34 @@ class CoverageSession:
             ),
         )
         table = self.table()
-        off = [str(counted.loc[i, "name"]) for i in range(len(counted))
-               if self._polys[counted.loc[i, "id"]].is_empty]  # fmt: skip
+        off = [
+            str(counted.loc[i, "name"])
+            for i in range(len(counted))
+            if self._polys[counted.loc[i, "id"]].is_empty
+        ]
         meta = _metadata(
-            self.standard, self.network, self.population, all_facilities, counted,
-            facilities_source, buffer_meters=self.buffer_meters,
-            max_snap_meters=self.max_snap_meters, seconds=time.perf_counter() - started,
-            part=self.part, off_network_facilities=off,
-        )  # fmt: skip
+            self.standard,
+            self.network,
+            self.population,
+            all_facilities,
+            counted,
+            facilities_source,
+            buffer_meters=self.buffer_meters,
+            max_snap_meters=self.max_snap_meters,
+            seconds=time.perf_counter() - started,
+            part=self.part,
+            off_network_facilities=off,
+        )
         return CoverageResult(
-            standard=self.standard, table=table, isochrones=_clip_to_crs(iso, self.part),
-            covered=self.covered(), blind_spots=self.blind_spots(), facilities=counted,
-            points=points, metadata=meta,
-        )  # fmt: skip
+            standard=self.standard,
+            table=table,
+            isochrones=_clip_to_crs(iso, self.part),
+            covered=self.covered(),
+            blind_spots=self.blind_spots(),
+            facilities=counted,
+            points=points,
+            metadata=meta,
+        )
 
     def isochrone(self, facility_id: str) -> shapely.Geometry:
         """One facility's isochrone polygon (UTM 51N)."""

@@ -103,10 +103,13 @@ class ScenarioEditor:
         if standard not in self._sessions:
             std = self.standards[standard]
             self._sessions[standard] = CoverageSession(
-                std, self.facilities(), self.population,
-                network=self.networks.get(std.mode), buffer_meters=self.buffer_meters,
+                std,
+                self.facilities(),
+                self.population,
+                network=self.networks.get(std.mode),
+                buffer_meters=self.buffer_meters,
                 max_snap_meters=self.max_snap_meters,
-            )  # fmt: skip
+            )
         return self._sessions[standard]
 
     def reference_facilities(self) -> tuple[gpd.GeoDataFrame, str]:
@@ -144,20 +147,27 @@ class ScenarioEditor:
 
         std = self.standards[standard]
         sug = optimize.suggest(
-            std, self.facilities(), self.population, network=self.networks.get(std.mode),
-            params=self.resolved.parameters, quota=quota,
-        )  # fmt: skip
+            std,
+            self.facilities(),
+            self.population,
+            network=self.networks.get(std.mode),
+            params=self.resolved.parameters,
+            quota=quota,
+        )
         method = f"{sug.method}, {sug.objective_kind}, {std.name}, status {sug.solver_status}"
         ids = []
         for r in sug.sites.itertuples():
             label = FACILITY_TYPES[str(r.type)].name_zh
             ids.append(
                 self.add_site(
-                    float(r.lon), float(r.lat), facility_type=str(r.type),
+                    float(r.lon),
+                    float(r.lat),
+                    facility_type=str(r.type),
                     name=f"{r.subdistrict_zh} 建议{label} {self._counter + 1}",
-                    placed_by="suggested", method=method,
+                    placed_by="suggested",
+                    method=method,
                 )
-            )  # fmt: skip
+            )
         return ids
 
     def coverage_curve(self, n_max: int = 32) -> pd.DataFrame:
@@ -170,9 +180,12 @@ class ScenarioEditor:
             msg = "this scenario does not run walk15; the curve is for new community sites"
             raise ScenarioError(msg)
         return optimize.coverage_curve(
-            std, self.facilities(), self.population, network=self.networks.get("walk"),
+            std,
+            self.facilities(),
+            self.population,
+            network=self.networks.get("walk"),
             n_max=n_max,
-        )  # fmt: skip
+        )
 
     def selected_isochrone(self, standard: str, facility_id: str) -> gpd.GeoDataFrame:
         """One facility's reach polygon (WGS-84); empty if the standard does not count it."""
@@ -238,11 +251,17 @@ class ScenarioEditor:
             fid = f"{self.name}-edit-{self._counter}"
         label = FACILITY_TYPES[facility_type].name_zh
         row = {
-            "id": fid, "name": name or f"新建{label} {self._counter}", "type": facility_type,
-            "type_zh": label, "type_en": FACILITY_TYPES[facility_type].name_en,
-            "status": "planned", "placed_by": placed_by, "method": method,
-            "source": f"edited on the map ({placed_by})", **self._place(lon, lat),
-        }  # fmt: skip
+            "id": fid,
+            "name": name or f"新建{label} {self._counter}",
+            "type": facility_type,
+            "type_zh": label,
+            "type_en": FACILITY_TYPES[facility_type].name_en,
+            "status": "planned",
+            "placed_by": placed_by,
+            "method": method,
+            "source": f"edited on the map ({placed_by})",
+            **self._place(lon, lat),
+        }
         if any(r["name"] == row["name"] for r in self._rows.values()):
             msg = f"a facility named {row['name']!r} exists already; choose another name"
             raise ScenarioError(msg)
@@ -286,10 +305,13 @@ class ScenarioEditor:
         code = str(boundaries.assign_subdistricts(lon, lat)[()])
         sub = boundaries.find_subdistrict(code)
         return {
-            "lon": float(lon), "lat": float(lat), "subdistrict_code": code,
-            "subdistrict_zh": sub["name_zh"], "subdistrict_en": sub["name_en"],
+            "lon": float(lon),
+            "lat": float(lat),
+            "subdistrict_code": code,
+            "subdistrict_zh": sub["name_zh"],
+            "subdistrict_en": sub["name_en"],
             "boundary_status": sub["boundary_status"],
-        }  # fmt: skip
+        }
 
     def _apply(self, change: Change, *, record: bool = True) -> None:
         fid = change.facility_id
@@ -328,9 +350,15 @@ class ScenarioEditor:
         for fid, row in self._rows.items():
             if fid in self._base_rows:
                 continue
-            fields = [("id", fid), ("name", row["name"]), ("type", row["type"]),
-                      ("lon", row["lon"]), ("lat", row["lat"]), ("status", "planned"),
-                      ("by", row.get("placed_by", "planner"))]  # fmt: skip
+            fields = [
+                ("id", fid),
+                ("name", row["name"]),
+                ("type", row["type"]),
+                ("lon", row["lon"]),
+                ("lat", row["lat"]),
+                ("status", "planned"),
+                ("by", row.get("placed_by", "planner")),
+            ]
             if row.get("method"):
                 fields.append(("method", row["method"]))
             edits.append(Edit("add", tuple(fields)))
@@ -366,9 +394,13 @@ def _reference_session(editor: ScenarioEditor, standard: str) -> tuple[CoverageS
         std = editor.standards[standard]
         ref_gdf, label = editor.reference_facilities()
         session = CoverageSession(
-            std, ref_gdf, editor.population, network=editor.networks.get(std.mode),
-            buffer_meters=editor.buffer_meters, max_snap_meters=editor.max_snap_meters,
-        )  # fmt: skip
+            std,
+            ref_gdf,
+            editor.population,
+            network=editor.networks.get(std.mode),
+            buffer_meters=editor.buffer_meters,
+            max_snap_meters=editor.max_snap_meters,
+        )
         cached = (session, label)
         editor._refs[standard] = cached
     return cached
@@ -389,11 +421,17 @@ def editor_view(editor: ScenarioEditor, standard: str) -> EditorView:
     lost = shapely.difference(ref.merged, session.merged)
     part = session.part
     return EditorView(
-        standard=session.standard, table=table, deltas=deltas, covered=session.covered(),
-        blind_spots=session.blind_spots(), gained=_pieces(gained, part), lost=_pieces(lost, part),
-        facilities=editor.facilities(), reference=label,
+        standard=session.standard,
+        table=table,
+        deltas=deltas,
+        covered=session.covered(),
+        blind_spots=session.blind_spots(),
+        gained=_pieces(gained, part),
+        lost=_pieces(lost, part),
+        facilities=editor.facilities(),
+        reference=label,
         subdistricts=_wgs84_units(part),
-    )  # fmt: skip
+    )
 
 
 def _wgs84_units(part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -433,25 +471,47 @@ def open_editor(
     params = resolved.parameters
     stds, pop, nets = scenario_inputs(resolved, progress=progress)
     return ScenarioEditor(
-        resolved, population=pop, networks=nets, standards=stds,
-        buffer_meters=params.buffer_meters, max_snap_meters=params.max_snap_meters,
-    )  # fmt: skip
+        resolved,
+        population=pop,
+        networks=nets,
+        standards=stds,
+        buffer_meters=params.buffer_meters,
+        max_snap_meters=params.max_snap_meters,
+    )
 
 
 _DISPLAY = {
-    "en": {"name": "subdistrict", "boundary_status": "boundary", "area_km2": "area km²",
-           "covered_km2": "covered km²", "area_share": "area %", "residents": "residents",
-           "covered_residents": "covered residents", "resident_share": "residents %",
-           "off_network_residents": "off-network residents", "facilities": "facilities",
-           "facilities_per_100k": "per 100k residents", "resident_share_delta": "Δ residents pp",
-           "area_share_delta": "Δ area pp"},
-    "zh": {"name": "街镇", "boundary_status": "边界", "area_km2": "面积 km²",
-           "covered_km2": "覆盖面积 km²", "area_share": "面积覆盖率 %", "residents": "常住人口",
-           "covered_residents": "覆盖人口", "resident_share": "人口覆盖率 %",
-           "off_network_residents": "路网外人口", "facilities": "设施数",
-           "facilities_per_100k": "每十万人设施数", "resident_share_delta": "人口覆盖率变化 pp",
-           "area_share_delta": "面积覆盖率变化 pp"},
-}  # fmt: skip
+    "en": {
+        "name": "subdistrict",
+        "boundary_status": "boundary",
+        "area_km2": "area km²",
+        "covered_km2": "covered km²",
+        "area_share": "area %",
+        "residents": "residents",
+        "covered_residents": "covered residents",
+        "resident_share": "residents %",
+        "off_network_residents": "off-network residents",
+        "facilities": "facilities",
+        "facilities_per_100k": "per 100k residents",
+        "resident_share_delta": "Δ residents pp",
+        "area_share_delta": "Δ area pp",
+    },
+    "zh": {
+        "name": "街镇",
+        "boundary_status": "边界",
+        "area_km2": "面积 km²",
+        "covered_km2": "覆盖面积 km²",
+        "area_share": "面积覆盖率 %",
+        "residents": "常住人口",
+        "covered_residents": "覆盖人口",
+        "resident_share": "人口覆盖率 %",
+        "off_network_residents": "路网外人口",
+        "facilities": "设施数",
+        "facilities_per_100k": "每十万人设施数",
+        "resident_share_delta": "人口覆盖率变化 pp",
+        "area_share_delta": "面积覆盖率变化 pp",
+    },
+}
 
 
 def display_table(view: EditorView, *, lang: str = "zh") -> pd.DataFrame:

@@ -194,10 +194,15 @@ def _result_items(result: CoverageResult) -> list[tuple[str, Any]]:
     """The standard's definition, then the result's metadata, as flat (key, raw value) rows."""
     std = result.standard
     definition = {
-        "name": std.name, "label_en": std.label_en, "label_zh": std.label_zh, "mode": std.mode,
-        "cost": std.cost, "limit": std.limit, "facility_types": list(std.facility_types),
+        "name": std.name,
+        "label_en": std.label_en,
+        "label_zh": std.label_zh,
+        "mode": std.mode,
+        "cost": std.cost,
+        "limit": std.limit,
+        "facility_types": list(std.facility_types),
         "params": dict(std.params),
-    }  # fmt: skip
+    }
     return _flatten({"standard": definition}) + _flatten(result.metadata)
 
 
@@ -688,8 +693,12 @@ def export_comparison(
     (layers ``gained``, ``lost``, ``sites``, ``metadata``), all written atomically.
     """
     out_dir = Path(out_dir)
-    paths = [out_dir / f"{stem}.csv", out_dir / f"{stem}_sites.csv", out_dir / f"{stem}.xlsx",
-             out_dir / f"{stem}.gpkg"]  # fmt: skip
+    paths = [
+        out_dir / f"{stem}.csv",
+        out_dir / f"{stem}_sites.csv",
+        out_dir / f"{stem}.xlsx",
+        out_dir / f"{stem}.gpkg",
+    ]
     refuse_existing(paths, overwrite=overwrite)
     title = f"{cmp.b} compared with {cmp.a}"
     meta = metadata_rows({"comparison": title, **cmp.metadata})

@@ -71,25 +71,59 @@ class FacilityType:
 FACILITY_TYPES: dict[str, FacilityType] = {
     t.code: t
     for t in (
-        FacilityType("chc", "社区卫生服务中心", "community health service centre",
-                     ("社区卫生中心", "卫生服务中心", "community health centre",
-                      "community health center", "community health service center", "centre")),
-        FacilityType("branch", "社区卫生服务分中心", "branch centre",
-                     ("分中心", "branch center", "branch", "chc_branch")),
-        FacilityType("station", "社区卫生服务站", "service station",
-                     ("卫生服务站", "服务站", "health station", "chc_station")),
+        FacilityType(
+            "chc",
+            "社区卫生服务中心",
+            "community health service centre",
+            (
+                "社区卫生中心",
+                "卫生服务中心",
+                "community health centre",
+                "community health center",
+                "community health service center",
+                "centre",
+            ),
+        ),
+        FacilityType(
+            "branch",
+            "社区卫生服务分中心",
+            "branch centre",
+            ("分中心", "branch center", "branch", "chc_branch"),
+        ),
+        FacilityType(
+            "station",
+            "社区卫生服务站",
+            "service station",
+            ("卫生服务站", "服务站", "health station", "chc_station"),
+        ),
         FacilityType("village_clinic", "村卫生室", "village clinic", ("卫生室",)),
         FacilityType("hospital", "医院", "hospital", ("综合医院", "专科医院")),
-        FacilityType("emergency_department", "急诊部", "emergency department",
-                     ("急诊", "急诊科", "emergency", "a&e")),
-        FacilityType("ambulance_substation", "急救分站", "ambulance substation",
-                     ("急救站", "120急救分站", "ambulance station", "ambulance", "ems station")),
-        FacilityType("clinic", "门诊部/诊所", "clinic (outpatient, other)",
-                     ("门诊部", "诊所", "门诊", "doctors", "outpatient clinic")),
-        FacilityType("non_clinical", "非诊疗场所", "non-clinical site (office, blood station)",
-                     ("非诊疗", "行政办公", "office", "non-clinical")),
+        FacilityType(
+            "emergency_department",
+            "急诊部",
+            "emergency department",
+            ("急诊", "急诊科", "emergency", "a&e"),
+        ),
+        FacilityType(
+            "ambulance_substation",
+            "急救分站",
+            "ambulance substation",
+            ("急救站", "120急救分站", "ambulance station", "ambulance", "ems station"),
+        ),
+        FacilityType(
+            "clinic",
+            "门诊部/诊所",
+            "clinic (outpatient, other)",
+            ("门诊部", "诊所", "门诊", "doctors", "outpatient clinic"),
+        ),
+        FacilityType(
+            "non_clinical",
+            "非诊疗场所",
+            "non-clinical site (office, blood station)",
+            ("非诊疗", "行政办公", "office", "non-clinical"),
+        ),
     )
-}  # fmt: skip
+}
 
 #: Basic-level (基层) community health facilities: the ones the 15-minute walk circle counts.
 BASIC_LEVEL_TYPES: tuple[str, ...] = ("chc", "branch", "station", "village_clinic")
@@ -116,9 +150,22 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 FACILITY_COLUMNS = [
-    "id", "name", "type", "type_zh", "type_en", "status", "lon", "lat", "address", "capacity",
-    "subdistrict_code", "subdistrict_zh", "subdistrict_en", "boundary_status", "source",
-]  # fmt: skip
+    "id",
+    "name",
+    "type",
+    "type_zh",
+    "type_en",
+    "status",
+    "lon",
+    "lat",
+    "address",
+    "capacity",
+    "subdistrict_code",
+    "subdistrict_zh",
+    "subdistrict_en",
+    "boundary_status",
+    "source",
+]
 
 #: Duplicates in OSM (a point and a building, or several buildings) are merged within this distance.
 DEFAULT_MERGE_METERS = 500.0
@@ -276,9 +323,13 @@ def facilities_from_frame(
     if blank:
         notes.append(f"{blank} blank row(s) skipped")
     table = FacilityTable(
-        gdf=gdf, source=source, rows_read=len(df), problems=tuple(problems),
-        notes=tuple(notes), converted=converted,
-    )  # fmt: skip
+        gdf=gdf,
+        source=source,
+        rows_read=len(df),
+        problems=tuple(problems),
+        notes=tuple(notes),
+        converted=converted,
+    )
     logger.info(table.summary())
     return table
 
@@ -329,11 +380,17 @@ def _validate_row(
             bad("lat", "latitude is missing")
         return None, problems
     rec: dict[str, Any] = {
-        "id": fid, "name": cells["name"], "type": ftype, "status": status,
-        "lon_in": lon, "lat_in": lat, "coord_system_in": crs,
-        "address": cells.get("address", ""), "capacity": capacity,
+        "id": fid,
+        "name": cells["name"],
+        "type": ftype,
+        "status": status,
+        "lon_in": lon,
+        "lat_in": lat,
+        "coord_system_in": crs,
+        "address": cells.get("address", ""),
+        "capacity": capacity,
         "subdistrict_declared": declared_code,
-    }  # fmt: skip
+    }
     return rec, problems
 
 

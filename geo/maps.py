@@ -64,27 +64,45 @@ SHARE_COLOURS = ("#f7fbff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "subdistricts": "Subdistricts (share of residents covered)",
-        "covered": "Covered area", "blind": "Blind spots", "facilities": "Facilities",
-        "corridors": "Emergency corridors (三纵四横)", "ems": "Ambulance reach (EMS)",
-        "gained": "Area gained vs base", "lost": "Area lost vs base",
-        "selected": "Selected facility's reach", "residents": "residents covered",
-        "area": "area covered", "legend": "Legend", "source": "Sources",
-        "type": "type", "status": "status", "subdistrict": "subdistrict",
+        "covered": "Covered area",
+        "blind": "Blind spots",
+        "facilities": "Facilities",
+        "corridors": "Emergency corridors (三纵四横)",
+        "ems": "Ambulance reach (EMS)",
+        "gained": "Area gained vs base",
+        "lost": "Area lost vs base",
+        "selected": "Selected facility's reach",
+        "residents": "residents covered",
+        "area": "area covered",
+        "legend": "Legend",
+        "source": "Sources",
+        "type": "type",
+        "status": "status",
+        "subdistrict": "subdistrict",
         "planned_note": "black dashed ring = planned site; faded = not counted by this standard",
         "geocoded": "Geocoded addresses (red = to review)",
     },
     "zh": {
         "subdistricts": "街镇（居民覆盖率）",
-        "covered": "覆盖范围", "blind": "覆盖盲区", "facilities": "医疗卫生设施",
-        "corridors": "急救网络（三纵四横）", "ems": "急救可达范围",
-        "gained": "较基准新增覆盖", "lost": "较基准减少覆盖",
-        "selected": "所选设施可达范围", "residents": "居民覆盖率",
-        "area": "面积覆盖率", "legend": "图例", "source": "数据来源",
-        "type": "类型", "status": "状态", "subdistrict": "街镇",
+        "covered": "覆盖范围",
+        "blind": "覆盖盲区",
+        "facilities": "医疗卫生设施",
+        "corridors": "急救网络（三纵四横）",
+        "ems": "急救可达范围",
+        "gained": "较基准新增覆盖",
+        "lost": "较基准减少覆盖",
+        "selected": "所选设施可达范围",
+        "residents": "居民覆盖率",
+        "area": "面积覆盖率",
+        "legend": "图例",
+        "source": "数据来源",
+        "type": "类型",
+        "status": "状态",
+        "subdistrict": "街镇",
         "planned_note": "黑色虚线圈 = 规划站点；淡色 = 本标准不计入",
         "geocoded": "地址解析结果（红色 = 待核查）",
     },
-}  # fmt: skip
+}
 
 _MINHANG_CENTER = (31.11, 121.42)
 
@@ -291,10 +309,12 @@ def _facility_layer(
             color="#000000" if planned else "#ffffff",
             weight=2 if planned else 1,
             dash_array="3" if planned else None,
-            fill=True, fill_color=colour, fill_opacity=0.95 if counted else 0.4,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.95 if counted else 0.4,
             tooltip=f"{row.name} ({type_label})",
             popup=folium.Popup(popup, max_width=300),
-        ).add_to(group)  # fmt: skip
+        ).add_to(group)
     group.add_to(m)
 
 
@@ -304,10 +324,15 @@ def _geocoded_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str) -> None:
     for row in gdf.itertuples():
         colour = "#1565c0" if row.provider == "manual" else ("#d50000" if row.review else "#2e7d32")
         folium.CircleMarker(
-            location=(row.geometry.y, row.geometry.x), radius=5, color="#000000", weight=1,
-            fill=True, fill_color=colour, fill_opacity=0.9,
+            location=(row.geometry.y, row.geometry.x),
+            radius=5,
+            color="#000000",
+            weight=1,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.9,
             tooltip=f"{row.matched or ''} · {row.match_level} · {row.confidence:.2f}",
-        ).add_to(group)  # fmt: skip
+        ).add_to(group)
     group.add_to(m)
 
 

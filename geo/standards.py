@@ -98,22 +98,39 @@ def make_standard(
     if name == "walk15":
         m = check_number("walk_minutes", DEFAULTS.walk_minutes if minutes is None else minutes)
         return Standard(
-            name, f"walking time ≤ {m:g} min", f"步行{m:g}分钟可达", "walk", "time_s", m * 60,
-            tuple(types or DEFAULTS.walk_types), {"minutes": m},
-        )  # fmt: skip
+            name,
+            f"walking time ≤ {m:g} min",
+            f"步行{m:g}分钟可达",
+            "walk",
+            "time_s",
+            m * 60,
+            tuple(types or DEFAULTS.walk_types),
+            {"minutes": m},
+        )
     ems_types = tuple(types or DEFAULTS.ems_types)
     if name in ("ems_distance", "straight_line"):
         d = check_number("ems_km", DEFAULTS.ems_km if km is None else km)
         if name == "ems_distance":
             return Standard(
-                name, f"network distance ≤ {d:g} km (drive)", f"车行路网距离≤{d:g}公里",
-                "drive", "length_m", d * 1000, ems_types, {"km": d},
-            )  # fmt: skip
+                name,
+                f"network distance ≤ {d:g} km (drive)",
+                f"车行路网距离≤{d:g}公里",
+                "drive",
+                "length_m",
+                d * 1000,
+                ems_types,
+                {"km": d},
+            )
         return Standard(
-            name, f"straight-line distance ≤ {d:g} km (radius, not network)",
-            f"直线距离≤{d:g}公里（半径，非路网）", "none", "euclidean_m", d * 1000, ems_types,
+            name,
+            f"straight-line distance ≤ {d:g} km (radius, not network)",
+            f"直线距离≤{d:g}公里（半径，非路网）",
+            "none",
+            "euclidean_m",
+            d * 1000,
+            ems_types,
             {"km": d},
-        )  # fmt: skip
+        )
     if name == "ems_time":
         m = check_number("ems_minutes", DEFAULTS.ems_minutes if minutes is None else minutes)
         delay = check_number(
@@ -126,10 +143,15 @@ def make_standard(
             msg = f"dispatch delay {delay:g} min must be ≥ 0 and below the {m:g}-minute response"
             raise StandardError(msg)
         return Standard(
-            name, f"dispatch {delay:g} min + drive time ≤ {m:g} min",
-            f"出车{delay:g}分钟+车行时间≤{m:g}分钟", "drive", "time_s", (m - delay) * 60,
-            ems_types, {"minutes": m, "dispatch_delay_minutes": delay},
-        )  # fmt: skip
+            name,
+            f"dispatch {delay:g} min + drive time ≤ {m:g} min",
+            f"出车{delay:g}分钟+车行时间≤{m:g}分钟",
+            "drive",
+            "time_s",
+            (m - delay) * 60,
+            ems_types,
+            {"minutes": m, "dispatch_delay_minutes": delay},
+        )
     msg = f"unknown standard {name!r}; valid: {', '.join(STANDARD_NAMES)}"
     raise StandardError(msg)
 

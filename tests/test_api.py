@@ -103,7 +103,7 @@ def test_no_module_is_too_long():
     long = {
         str(p.relative_to(settings.REPO_ROOT)): n
         for p in GEO.rglob("*.py")
-        if (n := len(p.read_text("utf-8").splitlines())) > 950
+        if (n := len(p.read_text("utf-8").splitlines())) > 800  # ~700, formatted
     }
     assert not long, f"modules to split along their seams: {long}"
 

@@ -251,10 +251,17 @@ class OfflineGeocoder:
         weaker = (p.replace("_", " ") for p in draft.penalties if PENALTIES[p] > 0)
         all_notes = (*notes, *draft.notes, *weaker)
         return GeocodeResult(
-            address=raw, lon=lon, lat=lat, match_level=draft.level, confidence=conf,
-            provider=self.name, review=_needs_review(draft.level, conf, self.review_threshold),
-            matched=draft.matched, subdistrict_code=code, note="; ".join(dict.fromkeys(all_notes)),
-        )  # fmt: skip
+            address=raw,
+            lon=lon,
+            lat=lat,
+            match_level=draft.level,
+            confidence=conf,
+            provider=self.name,
+            review=_needs_review(draft.level, conf, self.review_threshold),
+            matched=draft.matched,
+            subdistrict_code=code,
+            note="; ".join(dict.fromkeys(all_notes)),
+        )
 
     # --- roads --------------------------------------------------------------------------------
 
@@ -436,10 +443,28 @@ class OfflineGeocoder:
 _CONFUSABLE: tuple[frozenset[str], ...] = tuple(
     frozenset(pair)
     for pair in (
-        "潭谭", "州洲", "泾径", "浜滨", "桥侨", "虹红", "兰蓝", "莘辛", "汇会", "翟瞿", "沥历",
-        "杨扬", "浦蒲", "园圆", "松淞", "泽择", "锦金", "梅枚", "华化", "龙隆",
+        "潭谭",
+        "州洲",
+        "泾径",
+        "浜滨",
+        "桥侨",
+        "虹红",
+        "兰蓝",
+        "莘辛",
+        "汇会",
+        "翟瞿",
+        "沥历",
+        "杨扬",
+        "浦蒲",
+        "园圆",
+        "松淞",
+        "泽择",
+        "锦金",
+        "梅枚",
+        "华化",
+        "龙隆",
     )
-)  # fmt: skip
+)
 
 
 def _confusable(a: str, b: str) -> bool:
@@ -525,10 +550,14 @@ def offline_geocoder_from_lines(
     rep = {code: _representative_point(poly) for code, poly in polygons.items()}
     logger.info("offline geocoder: %d road names, %d subdistricts", len(roads), len(polygons))
     return OfflineGeocoder(
-        roads=roads, road_names=names, subdistricts=sub, polygons=polygons,
-        representative_points=rep, meters_per_number=meters_per_number,
+        roads=roads,
+        road_names=names,
+        subdistricts=sub,
+        polygons=polygons,
+        representative_points=rep,
+        meters_per_number=meters_per_number,
         review_threshold=review_threshold,
-    )  # fmt: skip
+    )
 
 
 def _representative_point(polygon: shapely.Geometry) -> shapely.Point:

@@ -126,22 +126,34 @@ def _online_result(
             notes.append(f"{hit.provider} placed it outside {subdistrict}")
     confidence = round(max(confidence, 0.0), 2)
     return GeocodeResult(
-        address=hit.address, lon=round(hit.lon, 7), lat=round(hit.lat, 7),
-        match_level=hit.level, confidence=confidence, provider=hit.provider,
-        review=_needs_review(hit.level, confidence, threshold), matched=hit.matched,
-        subdistrict_code=None if code is None else str(code), note="; ".join(notes),
-    )  # fmt: skip
+        address=hit.address,
+        lon=round(hit.lon, 7),
+        lat=round(hit.lat, 7),
+        match_level=hit.level,
+        confidence=confidence,
+        provider=hit.provider,
+        review=_needs_review(hit.level, confidence, threshold),
+        matched=hit.matched,
+        subdistrict_code=None if code is None else str(code),
+        note="; ".join(notes),
+    )
 
 
 #: Nominatim ``addresstype``/``type``/``category`` → match level, and its confidence.
 _NOMINATIM_LEVELS: dict[str, tuple[str, float]] = {
-    "house": ("road+number", 0.75), "building": ("road+number", 0.75),
-    "amenity": ("road+number", 0.7), "healthcare": ("road+number", 0.7),
-    "road": ("road", 0.5), "highway": ("road", 0.5),
-    "neighbourhood": ("subdistrict", 0.3), "quarter": ("subdistrict", 0.3),
-    "suburb": ("subdistrict", 0.25), "village": ("subdistrict", 0.25),
-    "town": ("subdistrict", 0.25), "hamlet": ("subdistrict", 0.25),
-}  # fmt: skip
+    "house": ("road+number", 0.75),
+    "building": ("road+number", 0.75),
+    "amenity": ("road+number", 0.7),
+    "healthcare": ("road+number", 0.7),
+    "road": ("road", 0.5),
+    "highway": ("road", 0.5),
+    "neighbourhood": ("subdistrict", 0.3),
+    "quarter": ("subdistrict", 0.3),
+    "suburb": ("subdistrict", 0.25),
+    "village": ("subdistrict", 0.25),
+    "town": ("subdistrict", 0.25),
+    "hamlet": ("subdistrict", 0.25),
+}
 
 
 @dataclass(frozen=True)
@@ -185,9 +197,14 @@ class NominatimProvider:
         context = "".join(p for p in ("上海市", "闵行区", subdistrict or "") if p not in address)
         lon0, lat0, lon1, lat1 = MINHANG_BBOX
         params = {
-            "q": context + address, "format": "jsonv2", "limit": "1", "countrycodes": "cn",
-            "viewbox": f"{lon0},{lat1},{lon1},{lat0}", "bounded": "1", "accept-language": "zh",
-        }  # fmt: skip
+            "q": context + address,
+            "format": "jsonv2",
+            "limit": "1",
+            "countrycodes": "cn",
+            "viewbox": f"{lon0},{lat1},{lon1},{lat0}",
+            "bounded": "1",
+            "accept-language": "zh",
+        }
         return f"{self.base_url}?{urllib.parse.urlencode(params)}"
 
     def geocode(self, address: str, *, subdistrict: str | None = None) -> GeocodeResult:
@@ -214,19 +231,29 @@ class NominatimProvider:
         )
         level, conf = _NOMINATIM_LEVELS.get(kind or "", ("road", 0.4))
         found = _Hit(
-            address, self.name, float(hit["lon"]), float(hit["lat"]), level, conf,
+            address,
+            self.name,
+            float(hit["lon"]),
+            float(hit["lat"]),
+            level,
+            conf,
             str(hit.get("display_name", "")),
-        )  # fmt: skip
+        )
         return _online_result(found, subdistrict, self.subdistricts, self.review_threshold)
 
 
 #: AMap geocoding ``level`` → match level and confidence.
 _AMAP_LEVELS: dict[str, tuple[str, float]] = {
-    "门牌号": ("road+number", 0.85), "单元号": ("road+number", 0.85),
-    "兴趣点": ("road+number", 0.75), "道路交叉路口": ("intersection", 0.85),
-    "道路": ("road", 0.55), "村庄": ("subdistrict", 0.35), "热点商圈": ("subdistrict", 0.3),
-    "乡镇": ("subdistrict", 0.25), "开发区": ("subdistrict", 0.25),
-}  # fmt: skip
+    "门牌号": ("road+number", 0.85),
+    "单元号": ("road+number", 0.85),
+    "兴趣点": ("road+number", 0.75),
+    "道路交叉路口": ("intersection", 0.85),
+    "道路": ("road", 0.55),
+    "村庄": ("subdistrict", 0.35),
+    "热点商圈": ("subdistrict", 0.3),
+    "乡镇": ("subdistrict", 0.25),
+    "开发区": ("subdistrict", 0.25),
+}
 
 #: AMap ``infocode`` values that concern the key or quota: stop rather than fail every row.
 _AMAP_FATAL = frozenset({"10001", "10003", "10004", "10005", "10009", "10010", "10044"})
@@ -319,9 +346,14 @@ class AmapProvider:
         if level == "none":
             return _nowhere(address, self.name, f"amap matched only a {hit.get('level')}")
         found = _Hit(
-            address, self.name, float(lonlat[0]), float(lonlat[1]), level, conf,
+            address,
+            self.name,
+            float(lonlat[0]),
+            float(lonlat[1]),
+            level,
+            conf,
             str(hit.get("formatted_address", "")),
-        )  # fmt: skip
+        )
         return _online_result(found, subdistrict, self.subdistricts, self.review_threshold)
 
 

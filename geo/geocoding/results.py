@@ -26,8 +26,13 @@ __all__ = [
 
 #: Match levels, best first. ``manual`` is a planner's override; the others come from a geocoder.
 MATCH_LEVELS: tuple[str, ...] = (
-    "manual", "intersection", "road+number", "road", "subdistrict", "none",
-)  # fmt: skip
+    "manual",
+    "intersection",
+    "road+number",
+    "road",
+    "subdistrict",
+    "none",
+)
 
 #: Levels that count as "road level or better" in :func:`evaluate`.
 ROAD_OR_BETTER: frozenset[str] = frozenset({"manual", "intersection", "road+number", "road"})
@@ -127,9 +132,16 @@ def _needs_review(level: str, confidence: float, threshold: float) -> bool:
 
 def _nowhere(address: str, provider: str, note: str, *, code: str | None = None) -> GeocodeResult:
     return GeocodeResult(
-        address=address, lon=math.nan, lat=math.nan, match_level="none", confidence=0.0,
-        provider=provider, review=True, subdistrict_code=code, note=note,
-    )  # fmt: skip
+        address=address,
+        lon=math.nan,
+        lat=math.nan,
+        match_level="none",
+        confidence=0.0,
+        provider=provider,
+        review=True,
+        subdistrict_code=code,
+        note=note,
+    )
 
 
 class Provider(Protocol):

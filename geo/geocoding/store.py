@@ -159,9 +159,16 @@ def read_overrides(path: str | Path) -> dict[tuple[str, str], GeocodeResult]:
             continue
         note = str(row.get(cols.get("note", ""), "") or "")
         out[_override_key(address, where)] = GeocodeResult(
-            address=address, lon=lonlat[0], lat=lonlat[1], match_level="manual", confidence=1.0,
-            provider="manual", review=False, matched="manual override", note=note,
-        )  # fmt: skip
+            address=address,
+            lon=lonlat[0],
+            lat=lonlat[1],
+            match_level="manual",
+            confidence=1.0,
+            provider="manual",
+            review=False,
+            matched="manual override",
+            note=note,
+        )
     raise_if_problems(problems, source=path.name, what="override")
     return out
 
@@ -235,9 +242,12 @@ def add_override(
         msg = f"override for {address!r}: {problems[0].reason}"
         raise InputFileError(msg)
     rows[_override_key(address, subdistrict or "")] = {
-        "address": address, "subdistrict": subdistrict or "", "lon": f"{float(lon):.7f}",
-        "lat": f"{float(lat):.7f}", "note": note,
-    }  # fmt: skip
+        "address": address,
+        "subdistrict": subdistrict or "",
+        "lon": f"{float(lon):.7f}",
+        "lat": f"{float(lat):.7f}",
+        "note": note,
+    }
     frame = pd.DataFrame(
         list(rows.values()), columns=["address", "subdistrict", "lon", "lat", "note"]
     )

@@ -59,8 +59,15 @@ __all__ = [
 
 #: Columns :func:`geocode_table` adds.
 OUTPUT_COLUMNS: tuple[str, ...] = (
-    "lon", "lat", "match_level", "confidence", "provider", "review", "matched", "geocode_note",
-)  # fmt: skip
+    "lon",
+    "lat",
+    "match_level",
+    "confidence",
+    "provider",
+    "review",
+    "matched",
+    "geocode_note",
+)
 
 
 @dataclass(frozen=True)
@@ -263,11 +270,15 @@ def geocode_table(
     _add_result_columns(df, rows)
     counts = {level: int((df["match_level"] == level).sum()) for level in MATCH_LEVELS}
     out = GeocodedTable(
-        table=df, provider=chosen.name, level_counts=counts,
-        review_count=int(df["review"].sum()), cache_hits=lookup.cache_hits,
+        table=df,
+        provider=chosen.name,
+        level_counts=counts,
+        review_count=int(df["review"].sum()),
+        cache_hits=lookup.cache_hits,
         overrides_used=int((df["provider"] == "manual").sum()),
-        address_column=address_col, subdistrict_column=sub_col,
-    )  # fmt: skip
+        address_column=address_col,
+        subdistrict_column=sub_col,
+    )
     logger.info("geocoded %d rows of %s with %s: %s", len(df), name, chosen.name, counts)
     return out
 
@@ -432,9 +443,14 @@ def evaluate(
     df, true_lon, true_lat = df.loc[ok].reset_index(drop=True), true_lon[ok], true_lat[ok]
     chosen = _resolve_provider(provider)
     geocoded = geocode_table(
-        df, provider=chosen, address_column=address_column, subdistrict_column=subdistrict_column,
-        overrides={}, cache=cache, review_threshold=review_threshold,
-    )  # fmt: skip
+        df,
+        provider=chosen,
+        address_column=address_column,
+        subdistrict_column=subdistrict_column,
+        overrides={},
+        cache=cache,
+        review_threshold=review_threshold,
+    )
     out = geocoded.table
     out["error_m"] = geodesic_meters(out["lon"], out["lat"], true_lon, true_lat)
     baseline = None
@@ -489,7 +505,9 @@ def _evaluation(
         if level != "none" and (levels == level).any()
     }
     return Evaluation(
-        n=n, located=int(located.sum()), median_error_m=stat(errors, 50),
+        n=n,
+        located=int(located.sum()),
+        median_error_m=stat(errors, 50),
         p90_error_m=stat(errors, 90),
         road_level_or_better_share=float(levels.isin(ROAD_OR_BETTER).mean()) if n else 0.0,
         level_counts={level: int((levels == level).sum()) for level in MATCH_LEVELS},
@@ -497,8 +515,10 @@ def _evaluation(
         review_share=float(table["review"].mean()) if n else 0.0,
         baseline_median_error_m=None if baseline is None else stat(baseline, 50),
         baseline_p90_error_m=None if baseline is None else stat(baseline, 90),
-        skipped=skipped, provider=provider, table=table,
-    )  # fmt: skip
+        skipped=skipped,
+        provider=provider,
+        table=table,
+    )
 
 
 def default_overrides_path() -> Path:
@@ -523,9 +543,12 @@ def geocode_upload(
         path.write_bytes(data)
         frame = read_table(path)
     return geocode_table(
-        frame, provider=provider, overrides=overrides, cache=cache,
+        frame,
+        provider=provider,
+        overrides=overrides,
+        cache=cache,
         review_threshold=review_threshold,
-    )  # fmt: skip
+    )
 
 
 def geocoded_points(result: GeocodedTable) -> gpd.GeoDataFrame:

@@ -351,11 +351,16 @@ def network_from_file(
     if suffix in OSM_SUFFIXES:
         opts.refuse(BuildOptions.LINES_ONLY, path=path, kind="OSM data")
         return network_from_osm_file(
-            path, mode=mode, simplify=opts.simplify, min_island_meters=opts.min_island_meters,
-            walk_speed_kmh=opts.walk_speed_kmh, drive_speeds_kmh=opts.drive_speeds_kmh,
-            congestion_factor=opts.congestion_factor, source=opts.source,
+            path,
+            mode=mode,
+            simplify=opts.simplify,
+            min_island_meters=opts.min_island_meters,
+            walk_speed_kmh=opts.walk_speed_kmh,
+            drive_speeds_kmh=opts.drive_speeds_kmh,
+            congestion_factor=opts.congestion_factor,
+            source=opts.source,
             source_date=opts.source_date,
-        )  # fmt: skip
+        )
     if suffix not in LINE_SUFFIXES:
         msg = (
             f"{path}: unknown road file type {suffix!r}; expected centre-lines "
@@ -366,17 +371,26 @@ def network_from_file(
     _check_mode(mode)
     gdf = _read_lines_file(path)
     return network_from_lines(
-        gdf, mode=mode, road_class_column=opts.road_class_column, name_column=opts.name_column,
-        oneway_column=opts.oneway_column, foot_column=opts.foot_column,
-        grade_separated=opts.grade_separated, gap_tolerance_meters=opts.gap_tolerance_meters,
-        detour_repair=opts.detour_repair, detour_gap_meters=opts.detour_gap_meters,
-        detour_factor=opts.detour_factor, min_detour_meters=opts.min_detour_meters,
+        gdf,
+        mode=mode,
+        road_class_column=opts.road_class_column,
+        name_column=opts.name_column,
+        oneway_column=opts.oneway_column,
+        foot_column=opts.foot_column,
+        grade_separated=opts.grade_separated,
+        gap_tolerance_meters=opts.gap_tolerance_meters,
+        detour_repair=opts.detour_repair,
+        detour_gap_meters=opts.detour_gap_meters,
+        detour_factor=opts.detour_factor,
+        min_detour_meters=opts.min_detour_meters,
         min_island_meters=opts.min_island_meters,
-        snap_tolerance_meters=opts.snap_tolerance_meters, walk_speed_kmh=opts.walk_speed_kmh,
-        drive_speeds_kmh=opts.drive_speeds_kmh, congestion_factor=opts.congestion_factor,
+        snap_tolerance_meters=opts.snap_tolerance_meters,
+        walk_speed_kmh=opts.walk_speed_kmh,
+        drive_speeds_kmh=opts.drive_speeds_kmh,
+        congestion_factor=opts.congestion_factor,
         source=opts.source or f"{path.name} (road centre-lines)",
         source_date=opts.source_date or _lines_file_date(path),
-    )  # fmt: skip
+    )
 
 
 def load_network(

@@ -321,17 +321,34 @@ def road_class(value: object) -> str:
 
 
 ROAD_CLASS_ALIASES: dict[str, str] = {
-    "高速公路": "motorway", "高速": "motorway", "expressway": "trunk",
-    "快速路": "trunk", "城市快速路": "trunk", "快速干道": "trunk",
-    "匝道": "trunk_link", "ramp": "trunk_link",
-    "主干路": "primary", "主干道": "primary", "arterial": "primary",
-    "次干路": "secondary", "次干道": "secondary", "sub-arterial": "secondary",
+    "高速公路": "motorway",
+    "高速": "motorway",
+    "expressway": "trunk",
+    "快速路": "trunk",
+    "城市快速路": "trunk",
+    "快速干道": "trunk",
+    "匝道": "trunk_link",
+    "ramp": "trunk_link",
+    "主干路": "primary",
+    "主干道": "primary",
+    "arterial": "primary",
+    "次干路": "secondary",
+    "次干道": "secondary",
+    "sub-arterial": "secondary",
     "collector": "secondary",
-    "支路": "tertiary", "local": "tertiary", "branch": "tertiary",
-    "街坊路": "residential", "小区道路": "residential", "居住区道路": "residential",
-    "内部道路": "service", "步行街": "pedestrian", "人行道": "footway", "步行道": "footway",
-    "绿道": "path", "台阶": "steps",
-}  # fmt: skip
+    "支路": "tertiary",
+    "local": "tertiary",
+    "branch": "tertiary",
+    "街坊路": "residential",
+    "小区道路": "residential",
+    "居住区道路": "residential",
+    "内部道路": "service",
+    "步行街": "pedestrian",
+    "人行道": "footway",
+    "步行道": "footway",
+    "绿道": "path",
+    "台阶": "steps",
+}
 
 
 def _json_ready(value: object) -> Any:

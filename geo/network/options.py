@@ -80,10 +80,18 @@ class BuildOptions:
 
     #: The fields that apply to centre-lines only, and to OSM data only.
     LINES_ONLY = (
-        "road_class_column", "name_column", "oneway_column", "foot_column", "grade_separated",
-        "gap_tolerance_meters", "detour_repair", "detour_gap_meters", "detour_factor",
-        "min_detour_meters", "snap_tolerance_meters",
-    )  # fmt: skip
+        "road_class_column",
+        "name_column",
+        "oneway_column",
+        "foot_column",
+        "grade_separated",
+        "gap_tolerance_meters",
+        "detour_repair",
+        "detour_gap_meters",
+        "detour_factor",
+        "min_detour_meters",
+        "snap_tolerance_meters",
+    )
     OSM_ONLY = ("simplify",)
 
     def changed(self) -> dict[str, object]:

@@ -49,9 +49,16 @@ DEFAULT_CORRIDOR_SPACING_M = DEFAULTS.corridor_spacing_m
 
 #: Columns of a candidate frame (then geometry, WGS-84 points).
 CANDIDATE_COLUMNS: tuple[str, ...] = (
-    "candidate_id", "lon", "lat", "subdistrict_code", "subdistrict_zh", "subdistrict_en",
-    "source", "on_corridor", "road_name",
-)  # fmt: skip
+    "candidate_id",
+    "lon",
+    "lat",
+    "subdistrict_code",
+    "subdistrict_zh",
+    "subdistrict_en",
+    "source",
+    "on_corridor",
+    "road_name",
+)
 
 _CHUNK = 64
 #: Candidates this close outside the district (rounding on its edge) still count as inside.
@@ -89,11 +96,14 @@ def _candidate_frame(
     df = pd.DataFrame(
         {
             "candidate_id": list(ids) if ids is not None else [f"c{i}" for i in range(len(lon))],
-            "lon": lon, "lat": lat, "subdistrict_code": codes,
-            "source": list(source), "on_corridor": list(on_corridor),
+            "lon": lon,
+            "lat": lat,
+            "subdistrict_code": codes,
+            "source": list(source),
+            "on_corridor": list(on_corridor),
             "road_name": pd.Series(list(road_name), dtype=object),
         }
-    )  # fmt: skip
+    )
     df = df[pd.notna(df["subdistrict_code"])].reset_index(drop=True)
     df["subdistrict_zh"] = df["subdistrict_code"].map(lookup["name_zh"])
     df["subdistrict_en"] = df["subdistrict_code"].map(lookup["name_en"])
@@ -143,10 +153,14 @@ def candidates_from_network(
     names = _road_names(index, index.node_xy[pick])
     n = len(pick)
     return _candidate_frame(
-        lon, lat, source=[f"{network.mode} network node"] * n, on_corridor=[False] * n,
-        road_name=names, subdistricts=subdistricts,
+        lon,
+        lat,
+        source=[f"{network.mode} network node"] * n,
+        on_corridor=[False] * n,
+        road_name=names,
+        subdistricts=subdistricts,
         ids=[f"node-{int(i)}" for i in index.node_ids[pick]],
-    )  # fmt: skip
+    )
 
 
 def plan_corridors() -> tuple[tuple[str, ...], ...]:
@@ -225,10 +239,14 @@ def candidates_from_corridors(
     keep = _thin_min_distance(xy_all, spacing_m / 2)
     lon, lat = _lonlat_of(xy_all[keep])
     return _candidate_frame(
-        lon, lat, source=[labels[i] for i in keep], on_corridor=[True] * len(keep),
-        road_name=_road_names(index, xy_all[keep], among=on_any), subdistricts=subdistricts,
+        lon,
+        lat,
+        source=[labels[i] for i in keep],
+        on_corridor=[True] * len(keep),
+        road_name=_road_names(index, xy_all[keep], among=on_any),
+        subdistricts=subdistricts,
         ids=[f"corridor-{i}" for i in range(len(keep))],
-    )  # fmt: skip
+    )
 
 
 def read_candidates(
@@ -263,16 +281,24 @@ def read_candidates(
         if not cols & {"type", "类型", "机构类型", "类别"}:
             df["type"] = "station"
         table = facilities_from_frame(
-            df, source=path.name, coords_system=coords_system, strict=True,
+            df,
+            source=path.name,
+            coords_system=coords_system,
+            strict=True,
             subdistricts=subdistricts,
-        )  # fmt: skip
+        )
         lon, lat = table.gdf["lon"].to_numpy(float), table.gdf["lat"].to_numpy(float)
         ids = table.gdf["id"].astype(str).tolist()
     n = len(lon)
     out = _candidate_frame(
-        lon, lat, source=[f"file: {path.name}"] * n, on_corridor=[False] * n,
-        road_name=[None] * n, subdistricts=subdistricts, ids=ids,
-    )  # fmt: skip
+        lon,
+        lat,
+        source=[f"file: {path.name}"] * n,
+        on_corridor=[False] * n,
+        road_name=[None] * n,
+        subdistricts=subdistricts,
+        ids=ids,
+    )
     if len(out) < n:
         msg = (
             f"{path.name}: {n - len(out)} of {n} candidate points lie outside every subdistrict; "
@@ -350,9 +376,12 @@ def _reach_radius(index: ReachIndex, kind: str, limit: float) -> float:
         return limit + 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
         speeds = np.concatenate(
-            [index.seg_len / index.fwd[kind], index.seg_len / index.bwd[kind],
-             [1.0 / index.access_cost_per_m[kind]]]
-        )  # fmt: skip
+            [
+                index.seg_len / index.fwd[kind],
+                index.seg_len / index.bwd[kind],
+                [1.0 / index.access_cost_per_m[kind]],
+            ]
+        )
     vmax = float(np.nanmax(speeds[np.isfinite(speeds)]))
     return limit * vmax * 1.001 + 1.0
 

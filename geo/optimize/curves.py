@@ -34,9 +34,18 @@ __all__ = ["CURVE_COLUMNS", "PLAN_NEW_SITES", "coverage_curve"]
 PLAN_NEW_SITES = sum(c + s for c, s in plan.TABLE2_NEW_SITES.values())
 #: Columns of :func:`coverage_curve`'s table.
 CURVE_COLUMNS: tuple[str, ...] = (
-    "n_sites", "residents_covered", "resident_share", "marginal_residents", "method", "status",
-    "gap", "lon", "lat", "subdistrict_zh", "road_name",
-)  # fmt: skip
+    "n_sites",
+    "residents_covered",
+    "resident_share",
+    "marginal_residents",
+    "method",
+    "status",
+    "gap",
+    "lon",
+    "lat",
+    "subdistrict_zh",
+    "road_name",
+)
 
 
 def coverage_curve(
@@ -66,27 +75,46 @@ def coverage_curve(
     """
     if problem is None:
         problem = site_problem(
-            standard, facilities, population, network=network, candidates=candidates,
+            standard,
+            facilities,
+            population,
+            network=network,
+            candidates=candidates,
             candidate_spacing_m=candidate_spacing_m,
-        )  # fmt: skip
+        )
     n_max = min(_count_arg(n_max, "n_max"), len(problem.candidates))
     w = problem.weights
     before = float(w[problem.covered_before].sum())
     rows: list[dict[str, Any]] = [
-        {"n_sites": 0, "residents_covered": before, "marginal_residents": 0.0, "method": method,
-         "status": "existing"}
-    ]  # fmt: skip
+        {
+            "n_sites": 0,
+            "residents_covered": before,
+            "marginal_residents": 0.0,
+            "method": method,
+            "status": "existing",
+        }
+    ]
     if method == "exact":
         if quota is not None and not isinstance(quota, int):
             msg = "an exact curve is for sites anywhere: use method='greedy' with a quota"
             raise SiteSelectionError(msg)
         for n in range(1, n_max + 1):
-            sol = solve_mclp(problem.cover, w, n, already_covered=problem.covered_before,
-                             time_limit_s=time_limit_s)  # fmt: skip
+            sol = solve_mclp(
+                problem.cover,
+                w,
+                n,
+                already_covered=problem.covered_before,
+                time_limit_s=time_limit_s,
+            )
             rows.append(
-                {"n_sites": n, "residents_covered": before + sol.objective,
-                 "method": "exact (CBC)", "status": sol.status, "gap": sol.gap}
-            )  # fmt: skip
+                {
+                    "n_sites": n,
+                    "residents_covered": before + sol.objective,
+                    "method": "exact (CBC)",
+                    "status": sol.status,
+                    "gap": sol.gap,
+                }
+            )
     else:
         rows += _greedy_rows(problem, n_max, quota)
     table = pd.DataFrame(rows).reindex(columns=list(CURVE_COLUMNS))
@@ -99,23 +127,35 @@ def _greedy_rows(problem: SiteProblem, n_max: int, quota: QuotaSpec | None) -> l
     before = float(problem.weights[problem.covered_before].sum())
     q = _resolve_quota(quota, problem.subdistricts) if quota is not None else n_max
     if isinstance(q, int):
-        picked, gains = greedy_curve(problem.cover, problem.weights, min(n_max, q),
-                                     already_covered=problem.covered_before)  # fmt: skip
+        picked, gains = greedy_curve(
+            problem.cover, problem.weights, min(n_max, q), already_covered=problem.covered_before
+        )
     else:
         groups = _groups_for(problem, q.codes)
         _check_quota_room(q, groups, problem.subdistricts, "")
         picked, gains = greedy_curve(
-            problem.cover, problem.weights, n_max, groups=groups, quotas=list(q.quotas),
+            problem.cover,
+            problem.weights,
+            n_max,
+            groups=groups,
+            quotas=list(q.quotas),
             already_covered=problem.covered_before,
-        )  # fmt: skip
+        )
     cand = problem.candidates.iloc[picked]
     names = list(cand["road_name"])
     if problem.network is not None and any(n is None for n in names):
         names = _road_names(reach_index(problem.network), _metric(cand))
     cum = before + np.cumsum(gains)
     return [
-        {"n_sites": k + 1, "residents_covered": float(cum[k]), "method": "greedy (nested)",
-         "status": "greedy", "lon": float(cand["lon"].iloc[k]), "lat": float(cand["lat"].iloc[k]),
-         "subdistrict_zh": cand["subdistrict_zh"].iloc[k], "road_name": names[k]}
+        {
+            "n_sites": k + 1,
+            "residents_covered": float(cum[k]),
+            "method": "greedy (nested)",
+            "status": "greedy",
+            "lon": float(cand["lon"].iloc[k]),
+            "lat": float(cand["lat"].iloc[k]),
+            "subdistrict_zh": cand["subdistrict_zh"].iloc[k],
+            "road_name": names[k],
+        }
         for k in range(len(picked))
-    ]  # fmt: skip
+    ]

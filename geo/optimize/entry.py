@@ -62,15 +62,30 @@ def suggest(
         raise SiteSelectionError(msg)
     if standard.name == "walk15":
         return suggest_sites(
-            standard, facilities, population, network=network, quota=quota,
-            candidates=candidates, time_limit_s=params.solver_time_limit_s,
-            candidate_spacing_m=params.candidate_spacing_m, method=method,
-            max_snap_meters=params.max_snap_meters, problem=problem,
-        )  # fmt: skip
+            standard,
+            facilities,
+            population,
+            network=network,
+            quota=quota,
+            candidates=candidates,
+            time_limit_s=params.solver_time_limit_s,
+            candidate_spacing_m=params.candidate_spacing_m,
+            method=method,
+            max_snap_meters=params.max_snap_meters,
+            problem=problem,
+        )
     return suggest_substations(
-        standard, facilities, population, network=network, objective=objective,
-        n_sites=params.ems_sites if n_sites is None else n_sites, corridors=corridors,
-        candidates=candidates, require_subdistricts=require_subdistricts,
-        off_corridor=off_corridor, spacing_m=params.corridor_spacing_m,
-        time_limit_s=params.solver_time_limit_s, max_snap_meters=params.max_snap_meters,
-    )  # fmt: skip
+        standard,
+        facilities,
+        population,
+        network=network,
+        objective=objective,
+        n_sites=params.ems_sites if n_sites is None else n_sites,
+        corridors=corridors,
+        candidates=candidates,
+        require_subdistricts=require_subdistricts,
+        off_corridor=off_corridor,
+        spacing_m=params.corridor_spacing_m,
+        time_limit_s=params.solver_time_limit_s,
+        max_snap_meters=params.max_snap_meters,
+    )

@@ -31,8 +31,12 @@ def suggestion_to_files(
     import json
 
     out = Path(out_dir)
-    paths = [out / f"{stem}.csv", out / f"{stem}.gpkg", out / f"{stem}_by_subdistrict.csv",
-             out / f"{stem}_summary.json"]  # fmt: skip
+    paths = [
+        out / f"{stem}.csv",
+        out / f"{stem}.gpkg",
+        out / f"{stem}_by_subdistrict.csv",
+        out / f"{stem}_summary.json",
+    ]
     if curve is not None:
         paths.append(out / f"{stem}_curve.csv")
     refuse_existing(paths, overwrite=overwrite)

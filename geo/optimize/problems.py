@@ -180,18 +180,27 @@ def site_problem(
         standard, network, _metric(existing), pts_xy, max_snap_meters=max_snap_meters
     )
     problem = SiteProblem(
-        standard=standard, candidates=candidates, cover=cover,
+        standard=standard,
+        candidates=candidates,
+        cover=cover,
         weights=population.gdf["weight"].to_numpy(float),
         point_subdistrict=population.gdf["subdistrict_code"].to_numpy(object),
-        covered_before=np.asarray(before.sum(axis=0)).ravel() > 0, off_network=off,
-        existing=existing, network=network,
+        covered_before=np.asarray(before.sum(axis=0)).ravel() > 0,
+        off_network=off,
+        existing=existing,
+        network=network,
         subdistricts=sub[["code", "name_zh", "name_en"]].reset_index(drop=True),
-        max_snap_meters=max_snap_meters, seconds=time.perf_counter() - started,
-    )  # fmt: skip
+        max_snap_meters=max_snap_meters,
+        seconds=time.perf_counter() - started,
+    )
     logger.info(
         "site problem (%s): %d candidates × %d points, %d pairs, %.2f s",
-        standard.name, len(candidates), len(pts_xy), cover.nnz, problem.seconds,
-    )  # fmt: skip
+        standard.name,
+        len(candidates),
+        len(pts_xy),
+        cover.nnz,
+        problem.seconds,
+    )
     return problem
 
 
@@ -276,9 +285,11 @@ def _resolve_quota(quota: QuotaSpec, sub: gpd.GeoDataFrame) -> _Quota | int:
         raise SiteSelectionError(msg)
     codes = tuple(sorted(kept))
     return _Quota(
-        codes=codes, quotas=np.array([sum(kept[c]) for c in codes], np.int64),
-        centres=np.array([kept[c][0] for c in codes], np.int64), label=label,
-    )  # fmt: skip
+        codes=codes,
+        quotas=np.array([sum(kept[c]) for c in codes], np.int64),
+        centres=np.array([kept[c][0] for c in codes], np.int64),
+        label=label,
+    )
 
 
 def _unit_names(codes: Sequence[str], sub: gpd.GeoDataFrame) -> list[str]:

@@ -201,8 +201,17 @@ def _site_frame(
         for k, (tz, r) in enumerate(zip(df["type_zh"], df["role"], strict=True))
     ]
     df["status"] = "planned"
-    for col in ("lon", "lat", "subdistrict_code", "subdistrict_zh", "subdistrict_en",
-                "road_name", "on_corridor", "candidate_id", "source"):  # fmt: skip
+    for col in (
+        "lon",
+        "lat",
+        "subdistrict_code",
+        "subdistrict_zh",
+        "subdistrict_en",
+        "road_name",
+        "on_corridor",
+        "candidate_id",
+        "source",
+    ):
         df[col] = cand[col].to_numpy()
     if problem.network is not None and df["road_name"].isna().any():
         missing = df["road_name"].isna().to_numpy()
@@ -270,19 +279,32 @@ def _suggestion(
     sites = _site_frame(problem, sol.chosen, roles)
     w = problem.weights
     covered_after = sol.covered
-    extra = [
-        f"{int(problem.off_network.sum())} population points ({w[problem.off_network].sum():,.0f}"
-        f" residents) lie farther than {problem.max_snap_meters:g} m from every road: never "
-        "covered"
-    ] if problem.off_network.any() else []  # fmt: skip
+    off = problem.off_network
+    extra = (
+        [
+            f"{int(off.sum())} population points ({w[off].sum():,.0f} residents) lie farther "
+            f"than {problem.max_snap_meters:g} m from every road: never covered"
+        ]
+        if off.any()
+        else []
+    )
     return SiteSuggestion(
-        standard=problem.standard, sites=sites,
+        standard=problem.standard,
+        sites=sites,
         by_subdistrict=_by_subdistrict(problem, covered_after, sites, quota_of, quota_name),
-        objective_kind=objective_kind, objective=sol.objective, residents_total=float(w.sum()),
+        objective_kind=objective_kind,
+        objective=sol.objective,
+        residents_total=float(w.sum()),
         residents_covered_before=float(w[problem.covered_before].sum()),
         residents_covered_after=float(w[covered_after].sum()),
-        residents_coverable=float(w[problem.coverable].sum()), solver_status=sol.status,
-        gap=sol.gap, bound=sol.bound, bound_source=sol.bound_source, method=sol.method,
-        seconds=time.perf_counter() - started, n_candidates=len(problem.candidates),
-        access=access, notes=tuple([*notes, *extra]),
-    )  # fmt: skip
+        residents_coverable=float(w[problem.coverable].sum()),
+        solver_status=sol.status,
+        gap=sol.gap,
+        bound=sol.bound,
+        bound_source=sol.bound_source,
+        method=sol.method,
+        seconds=time.perf_counter() - started,
+        n_candidates=len(problem.candidates),
+        access=access,
+        notes=tuple([*notes, *extra]),
+    )

@@ -120,18 +120,28 @@ def solve_greedy(
     """
     started = time.perf_counter()
     inst = _instance(
-        cover, weights, p, groups=groups, min_per_group=min_per_group,
-        already_covered=already_covered, group_names=group_names,
-    )  # fmt: skip
+        cover,
+        weights,
+        p,
+        groups=groups,
+        min_per_group=min_per_group,
+        already_covered=already_covered,
+        group_names=group_names,
+    )
     picked, _ = _greedy_pick(inst)
     value = _new_weight(inst, picked)
     bound = _lp_bound_max(inst) if lp_bound else None
     return Solution(
-        chosen=np.array(picked, np.int64), objective=value,
-        covered=_covered_by(inst.A, picked, inst.covered0), status="greedy", bound=bound,
-        gap=_gap_max(value, bound), bound_source="lp_relaxation" if lp_bound else "none",
-        method="greedy", seconds=time.perf_counter() - started,
-    )  # fmt: skip
+        chosen=np.array(picked, np.int64),
+        objective=value,
+        covered=_covered_by(inst.A, picked, inst.covered0),
+        status="greedy",
+        bound=bound,
+        gap=_gap_max(value, bound),
+        bound_source="lp_relaxation" if lp_bound else "none",
+        method="greedy",
+        seconds=time.perf_counter() - started,
+    )
 
 
 def greedy_curve(
@@ -151,13 +161,23 @@ def greedy_curve(
     """
     p: int | Sequence[int] = quotas if quotas is not None else int(n_max)
     inst = _instance(
-        cover, weights, p, groups=groups, min_per_group=None,
-        already_covered=already_covered, group_names=None,
-    )  # fmt: skip
+        cover,
+        weights,
+        p,
+        groups=groups,
+        min_per_group=None,
+        already_covered=already_covered,
+        group_names=None,
+    )
     inst = _Instance(
-        inst.A, inst.w_open, inst.covered0, inst.groups, inst.cap,
-        np.zeros_like(inst.need), min(int(n_max), inst.total),
-    )  # fmt: skip
+        inst.A,
+        inst.w_open,
+        inst.covered0,
+        inst.groups,
+        inst.cap,
+        np.zeros_like(inst.need),
+        min(int(n_max), inst.total),
+    )
     picked, gains = _greedy_pick(inst)
     return np.array(picked, np.int64), np.array(gains, float)
 
@@ -239,9 +259,12 @@ def _cbc_solve(
     with tempfile.TemporaryDirectory(prefix="geo-cbc-") as tmp:
         log = Path(tmp) / "cbc.log"
         solver = _cbc(
-            msg=False, timeLimit=max(float(time_limit_s), 0.01), threads=1, warmStart=warm,
+            msg=False,
+            timeLimit=max(float(time_limit_s), 0.01),
+            threads=1,
+            warmStart=warm,
             logPath=str(log),
-        )  # fmt: skip
+        )
         prob.solve(solver)
         text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
     found = _BOUND_RE.search(text)
@@ -288,8 +311,11 @@ def _mclp_model(
     prob = pulp.LpProblem("mclp", pulp.LpMaximize)
     xs = _x_vars(prob, red, warm)
     cols = red.B.tocsc()
-    warm_hit = _covered_by(red.B, [r for r in range(len(xs)) if int(red.cand[r]) in warm],
-                           np.zeros(red.B.shape[1], bool))  # fmt: skip
+    warm_hit = _covered_by(
+        red.B,
+        [r for r in range(len(xs)) if int(red.cand[r]) in warm],
+        np.zeros(red.B.shape[1], bool),
+    )
     ys = []
     for k in range(red.B.shape[1]):
         y = _variable(prob, f"y{k}", 0, 1, pulp.LpContinuous)
@@ -304,9 +330,10 @@ def _mclp_model(
     prob.setObjective(pulp.LpAffineExpression([(ys[k], float(red.w[k])) for k in range(len(ys))]))
     _add_group_rules(prob, red, xs, cap=inst.cap, need=inst.need)
     prob.addConstraint(
-        pulp.LpConstraint(pulp.LpAffineExpression([(x, 1.0) for x in xs]), pulp.LpConstraintLE,
-                          rhs=inst.total)
-    )  # fmt: skip
+        pulp.LpConstraint(
+            pulp.LpAffineExpression([(x, 1.0) for x in xs]), pulp.LpConstraintLE, rhs=inst.total
+        )
+    )
     return prob, xs
 
 
@@ -344,9 +371,12 @@ def _lp_bound_max(inst: _Instance) -> float:
     rows.append(sp.hstack([sp.csr_matrix(np.ones((1, n_x))), sp.csr_matrix((1, n_y))]))
     rhs.append(np.array([inst.total], float))
     res = linprog(
-        np.concatenate([np.zeros(n_x), -red.w]), A_ub=sp.vstack(rows).tocsr(),
-        b_ub=np.concatenate(rhs), bounds=(0, 1), method="highs",
-    )  # fmt: skip
+        np.concatenate([np.zeros(n_x), -red.w]),
+        A_ub=sp.vstack(rows).tocsr(),
+        b_ub=np.concatenate(rhs),
+        bounds=(0, 1),
+        method="highs",
+    )
     if res.status != 0:
         msg = f"the LP relaxation could not be solved: {res.message}"
         raise SiteSelectionError(msg)
@@ -406,9 +436,14 @@ def solve_mclp(
     """
     started = time.perf_counter()
     inst = _instance(
-        cover, weights, p, groups=groups, min_per_group=min_per_group,
-        already_covered=already_covered, group_names=group_names,
-    )  # fmt: skip
+        cover,
+        weights,
+        p,
+        groups=groups,
+        min_per_group=min_per_group,
+        already_covered=already_covered,
+        group_names=group_names,
+    )
     greedy, _ = _greedy_pick(inst)
     active = (inst.w_open > 0) & (np.asarray(inst.A[inst.groups >= 0].sum(axis=0)).ravel() > 0)
     if active.any():
@@ -430,11 +465,16 @@ def solve_mclp(
     method = "exact (CBC)" if state != "greedy_fallback" else "greedy (CBC fallback)"
     logger.info("mclp: %s, value %.1f, bound %s (%s)", state, value, bound, source)
     return Solution(
-        chosen=np.array(chosen, np.int64), objective=value,
-        covered=_covered_by(inst.A, chosen, inst.covered0), status=state, bound=bound,
-        gap=_gap_max(value, bound), bound_source=source, method=method,
+        chosen=np.array(chosen, np.int64),
+        objective=value,
+        covered=_covered_by(inst.A, chosen, inst.covered0),
+        status=state,
+        bound=bound,
+        gap=_gap_max(value, bound),
+        bound_source=source,
+        method=method,
         seconds=time.perf_counter() - started,
-    )  # fmt: skip
+    )
 
 
 def _read_choice(
@@ -520,9 +560,12 @@ def _lp_bound_min(red: _Reduced, inst: _Instance) -> float:
         rows.append(sp.csr_matrix(-(red.groups == g).astype(float)[None, :]))
         rhs.append(np.array([-inst.need[g]], float))
     res = linprog(
-        np.ones(n_x), A_ub=sp.vstack(rows).tocsr(), b_ub=np.concatenate(rhs), bounds=(0, 1),
+        np.ones(n_x),
+        A_ub=sp.vstack(rows).tocsr(),
+        b_ub=np.concatenate(rhs),
+        bounds=(0, 1),
         method="highs",
-    )  # fmt: skip
+    )
     if res.status != 0:
         msg = f"the LP relaxation could not be solved: {res.message}"
         raise SiteSelectionError(msg)
@@ -568,18 +611,32 @@ def solve_set_cover(
     started = time.perf_counter()
     n_need = int(np.sum(min_per_group)) if min_per_group is not None else 0
     inst = _instance(
-        cover, weights, n_need, groups=groups, min_per_group=min_per_group,
-        already_covered=already_covered, group_names=group_names,
-    )  # fmt: skip
+        cover,
+        weights,
+        n_need,
+        groups=groups,
+        min_per_group=min_per_group,
+        already_covered=already_covered,
+        group_names=group_names,
+    )
     reachable = np.asarray(inst.A[inst.groups >= 0].sum(axis=0)).ravel() > 0
     must = (inst.w_open > 0) & reachable
     greedy = _greedy_set_cover(inst, must)
     if must.any() or inst.need.any():
         red = _reduce(
-            _Instance(inst.A, must.astype(float), inst.covered0, inst.groups, inst.cap,
-                      inst.need, len(greedy)),
-            must, np.maximum(inst.need, 1), inst.need,
-        )  # fmt: skip
+            _Instance(
+                inst.A,
+                must.astype(float),
+                inst.covered0,
+                inst.groups,
+                inst.cap,
+                inst.need,
+                len(greedy),
+            ),
+            must,
+            np.maximum(inst.need, 1),
+            inst.need,
+        )
         prob, xs = _set_cover_model(red, set(greedy), inst.need)
         status, cbc_bound = _cbc_solve(prob, time_limit_s=time_limit_s, warm=True)
         chosen, state = _read_choice(status, xs, red, greedy, fallback)
@@ -591,9 +648,13 @@ def solve_set_cover(
     chosen = sorted(chosen)
     bound, source = _bound_for(state, float(len(chosen)), cbc_bound, lp_bound, maximise=False)
     return Solution(
-        chosen=np.array(chosen, np.int64), objective=float(len(chosen)),
-        covered=_covered_by(inst.A, chosen, inst.covered0), status=state, bound=bound,
-        gap=_gap_min(float(len(chosen)), bound), bound_source=source,
+        chosen=np.array(chosen, np.int64),
+        objective=float(len(chosen)),
+        covered=_covered_by(inst.A, chosen, inst.covered0),
+        status=state,
+        bound=bound,
+        gap=_gap_min(float(len(chosen)), bound),
+        bound_source=source,
         method="exact (CBC)" if state != "greedy_fallback" else "greedy (CBC fallback)",
         seconds=time.perf_counter() - started,
-    )  # fmt: skip
+    )

@@ -109,30 +109,42 @@ def suggest_sites(
     started = time.perf_counter()
     if problem is None:
         problem = site_problem(
-            standard, facilities, population, network=network, candidates=candidates,
-            candidate_spacing_m=candidate_spacing_m, max_snap_meters=max_snap_meters,
+            standard,
+            facilities,
+            population,
+            network=network,
+            candidates=candidates,
+            candidate_spacing_m=candidate_spacing_m,
+            max_snap_meters=max_snap_meters,
             subdistricts=subdistricts,
-        )  # fmt: skip
+        )
     q = _resolve_quota(quota, boundaries.subdistricts(subdistricts))
     solve = solve_mclp if method == "exact" else solve_greedy
     kwargs: dict[str, Any] = {"time_limit_s": time_limit_s} if method == "exact" else {}
     if isinstance(q, int):
-        sol = solve(problem.cover, problem.weights, q, already_covered=problem.covered_before,
-                    **kwargs)  # fmt: skip
+        sol = solve(
+            problem.cover, problem.weights, q, already_covered=problem.covered_before, **kwargs
+        )
         roles = ["station"] * len(sol.chosen)
         quota_of: dict[str, int] = {}
         notes = [f"{q} new stations anywhere in the district"]
     else:
         groups = _groups_for(problem, q.codes)
-        spacing = "" if candidates is not None else (
-            f" or use a smaller candidate spacing (now {candidate_spacing_m:g} m)"
-        )  # fmt: skip
+        spacing = (
+            ""
+            if candidates is not None
+            else (f" or use a smaller candidate spacing (now {candidate_spacing_m:g} m)")
+        )
         _check_quota_room(q, groups, problem.subdistricts, spacing)
         sol = solve(
-            problem.cover, problem.weights, list(q.quotas), groups=groups,
+            problem.cover,
+            problem.weights,
+            list(q.quotas),
+            groups=groups,
             already_covered=problem.covered_before,
-            group_names=_unit_names(q.codes, problem.subdistricts), **kwargs,
-        )  # fmt: skip
+            group_names=_unit_names(q.codes, problem.subdistricts),
+            **kwargs,
+        )
         roles = _plan_roles(problem, sol.chosen, groups, q)
         quota_of = dict(zip(q.codes, q.quotas.tolist(), strict=True))
         notes = [
@@ -141,9 +153,15 @@ def suggest_sites(
             "pool per unit and the sites reaching most residents are labelled centres"
         ]
     return _suggestion(
-        problem, sol, roles=roles, objective_kind="max_coverage", quota_of=quota_of,
-        quota_name="quota", started=started, notes=notes,
-    )  # fmt: skip
+        problem,
+        sol,
+        roles=roles,
+        objective_kind="max_coverage",
+        quota_of=quota_of,
+        quota_name="quota",
+        started=started,
+        notes=notes,
+    )
 
 
 # --- benchmark --------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def access_stats(
         mean_response_min=float(np.average(response[ok], weights=wk)),
         p90_response_min=_weighted_percentile(response[ok], wk, ACCESS_PERCENTILE),
         dispatch_delay_min=float(dispatch_delay_minutes),
-    )  # fmt: skip
+    )
 
 
 def required_units(
@@ -136,9 +136,10 @@ def required_units(
             raise SiteSelectionError(msg)
         have = set(existing["subdistrict_code"].dropna().astype(str)) if len(existing) else set()
         return sorted(
-            str(r.code) for r in sub.itertuples()
+            str(r.code)
+            for r in sub.itertuples()
             if str(r.name_zh).endswith(JIEZHEN_SUFFIXES) and str(r.code) not in have
-        )  # fmt: skip
+        )
     return sorted({str(boundaries.find_subdistrict(u, sub)["code"]) for u in require_subdistricts})
 
 
@@ -246,45 +247,71 @@ def suggest_substations(
     required = required_units(require_subdistricts, existing, sub)
     notes: list[str] = []
     if candidates is None:
-        candidates = candidates_from_corridors(network, corridors, spacing_m=spacing_m,
-                                               subdistricts=sub)  # fmt: skip
+        candidates = candidates_from_corridors(
+            network, corridors, spacing_m=spacing_m, subdistricts=sub
+        )
         candidates, notes = _off_corridor_candidates(
             network, candidates, required, allow=off_corridor, spacing_m=spacing_m, sub=sub
         )
     problem = site_problem(
-        standard, gdf_fac, population, network=network, candidates=candidates,
-        max_snap_meters=max_snap_meters, subdistricts=sub,
-    )  # fmt: skip
+        standard,
+        gdf_fac,
+        population,
+        network=network,
+        candidates=candidates,
+        max_snap_meters=max_snap_meters,
+        subdistricts=sub,
+    )
     codes = list(problem.subdistricts["code"].astype(str))
     groups = _groups_for(problem, codes)
     need = [1 if c in required else 0 for c in codes]
     names = _unit_names(codes, problem.subdistricts)
     if objective == "set_cover":
         sol = solve_set_cover(
-            problem.cover, weights=problem.weights, groups=groups, min_per_group=need,
-            already_covered=problem.covered_before, group_names=names, time_limit_s=time_limit_s,
-        )  # fmt: skip
+            problem.cover,
+            weights=problem.weights,
+            groups=groups,
+            min_per_group=need,
+            already_covered=problem.covered_before,
+            group_names=names,
+            time_limit_s=time_limit_s,
+        )
     elif objective == "max_coverage":
         _check_enough_sites(n_sites, required, problem.subdistricts)
         sol = solve_mclp(
-            problem.cover, problem.weights, n_sites, groups=groups, min_per_group=need,
-            already_covered=problem.covered_before, group_names=names, time_limit_s=time_limit_s,
-        )  # fmt: skip
+            problem.cover,
+            problem.weights,
+            n_sites,
+            groups=groups,
+            min_per_group=need,
+            already_covered=problem.covered_before,
+            group_names=names,
+            time_limit_s=time_limit_s,
+        )
     else:
         msg = f"objective={objective!r}: expected 'set_cover' or 'max_coverage'"
         raise SiteSelectionError(msg)
     chosen = problem.candidates.iloc[sol.chosen]
     delay = float(standard.params.get("dispatch_delay_minutes", 2.0))
     access = access_stats(
-        network, pd.concat([problem.existing[["geometry"]], chosen[["geometry"]]]),
-        population, dispatch_delay_minutes=delay, max_snap_meters=max_snap_meters,
-    )  # fmt: skip
+        network,
+        pd.concat([problem.existing[["geometry"]], chosen[["geometry"]]]),
+        population,
+        dispatch_delay_minutes=delay,
+        max_snap_meters=max_snap_meters,
+    )
     notes += _ems_notes(problem, required, existing)
     return _suggestion(
-        problem, sol, roles=["substation"] * len(sol.chosen), objective_kind=objective,
-        quota_of={c: 1 for c in required}, quota_name="required", started=started,
-        notes=notes, access=access,
-    )  # fmt: skip
+        problem,
+        sol,
+        roles=["substation"] * len(sol.chosen),
+        objective_kind=objective,
+        quota_of={c: 1 for c in required},
+        quota_name="required",
+        started=started,
+        notes=notes,
+        access=access,
+    )
 
 
 def _check_enough_sites(n_sites: int, required: Sequence[str], sub: gpd.GeoDataFrame) -> None:

@@ -46,13 +46,20 @@ def scenario_from_suggestions(
             fid = f"{name}-{sug.standard.name}-{i:02d}"
             label = FACILITY_TYPES[str(row.type)].name_zh
             fields = (
-                ("id", fid), ("name", f"{row.subdistrict_zh} 建议{label} {i}"),
-                ("type", str(row.type)), ("lon", round(float(row.lon), 7)),
-                ("lat", round(float(row.lat), 7)), ("status", "planned"), ("by", "suggested"),
+                ("id", fid),
+                ("name", f"{row.subdistrict_zh} 建议{label} {i}"),
+                ("type", str(row.type)),
+                ("lon", round(float(row.lon), 7)),
+                ("lat", round(float(row.lat), 7)),
+                ("status", "planned"),
+                ("by", "suggested"),
                 ("method", method),
-                ("note", f"rank {row.rank}; near {_road_label(row.road_name)}; "
-                         f"{row.residents_new:,.0f} residents newly covered"),
-            )  # fmt: skip
+                (
+                    "note",
+                    f"rank {row.rank}; near {_road_label(row.road_name)}; "
+                    f"{row.residents_new:,.0f} residents newly covered",
+                ),
+            )
             edits.append(Edit("add", fields))
     return Scenario(name=name, description=description, base=base, edits=tuple(edits))
 

@@ -209,14 +209,20 @@ def _new_sites(
         names.add(str(e.get("name")))
         rows.append(
             {
-                "id": fid, "name": str(e.get("name")), "type": e.get("type"),
-                "status": e.get("status", "planned"), "lon": lon, "lat": lat,
-                "address": e.get("address", ""), "capacity": np.nan,
+                "id": fid,
+                "name": str(e.get("name")),
+                "type": e.get("type"),
+                "status": e.get("status", "planned"),
+                "lon": lon,
+                "lat": lat,
+                "address": e.get("address", ""),
+                "capacity": np.nan,
                 "source": f"scenario {sc.name} ({e.get('by', 'planner')}"
                 + (f": {e.get('method')})" if e.get("method") else ")"),
-                "placed_by": e.get("by", "planner"), "method": e.get("method", ""),
+                "placed_by": e.get("by", "planner"),
+                "method": e.get("method", ""),
             }
-        )  # fmt: skip
+        )
     return rows, problems
 
 

@@ -192,10 +192,14 @@ def run_scenario(
     for std in stds:
         say(f"{resolved.scenario.name}: {std.label_en}")
         res = compute_coverage(
-            std, resolved.facilities, pop, network=nets.get(std.mode),
-            buffer_meters=params.buffer_meters, max_snap_meters=params.max_snap_meters,
+            std,
+            resolved.facilities,
+            pop,
+            network=nets.get(std.mode),
+            buffer_meters=params.buffer_meters,
+            max_snap_meters=params.max_snap_meters,
             subdistricts=subdistricts,
-        )  # fmt: skip
+        )
         meta: Metadata = {
             "scenario": resolved.scenario.name,
             "scenario_description": resolved.scenario.description,
@@ -256,17 +260,22 @@ def compare(
         lost.append(_by_unit(shapely.difference(ga, gb), part, std))
     name_a, name_b = run_a.resolved.scenario.name, run_b.resolved.scenario.name
     meta: dict[str, Any] = {
-        "a": name_a, "b": name_b,
-        "hashes_a": run_a.hashes, "hashes_b": run_b.hashes, "standards": common,
+        "a": name_a,
+        "b": name_b,
+        "hashes_a": run_a.hashes,
+        "hashes_b": run_b.hashes,
+        "standards": common,
         "software_version": __version__,
-    }  # fmt: skip
+    }
     return Comparison(
-        a=name_a, b=name_b, table=pd.concat(rows, ignore_index=True),
+        a=name_a,
+        b=name_b,
+        table=pd.concat(rows, ignore_index=True),
         sites=site_changes(run_a.resolved.facilities.gdf, run_b.resolved.facilities.gdf),
         gained=gpd.GeoDataFrame(pd.concat(gained, ignore_index=True), crs=settings.wgs84_crs),
         lost=gpd.GeoDataFrame(pd.concat(lost, ignore_index=True), crs=settings.wgs84_crs),
         metadata=meta,
-    )  # fmt: skip
+    )
 
 
 def _covered(result: CoverageResult) -> shapely.Geometry:
@@ -277,8 +286,9 @@ def _by_unit(geom: shapely.Geometry, part: gpd.GeoDataFrame, std: str) -> gpd.Ge
     pieces = shapely.intersection(part.geometry.values, geom)
     out = gpd.GeoDataFrame(
         {"standard": std, "code": part["code"], "name_zh": part["name_zh"]},
-        geometry=pieces, crs=settings.metric_crs,
-    )  # fmt: skip
+        geometry=pieces,
+        crs=settings.metric_crs,
+    )
     out["area_km2"] = out.geometry.area / 1e6
     out = out[out["area_km2"] > 0]
     return out.to_crs(settings.wgs84_crs)
@@ -307,10 +317,14 @@ def _site_row(change: str, fid: str, ra: pd.Series | None, rb: pd.Series | None)
     ref = rb if rb is not None else ra
     assert ref is not None
     return {
-        "change": change, "id": fid, "name": ref["name"], "type": ref["type"],
+        "change": change,
+        "id": fid,
+        "name": ref["name"],
+        "type": ref["type"],
         "subdistrict_zh": ref.get("subdistrict_zh"),
-        **_lonlat(ra, "a"), **_lonlat(rb, "b"),
-    }  # fmt: skip
+        **_lonlat(ra, "a"),
+        **_lonlat(rb, "b"),
+    }
 
 
 def _lonlat(row: pd.Series | None, tag: str) -> dict[str, float | None]:
