@@ -25,6 +25,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geo import coords, settings
+from geo._safe import html_text
 from geo._types import JSONValue
 
 __all__ = [
@@ -240,7 +241,7 @@ def _subdistrict_layer(
     gdf = subdistricts[["code", "name_zh", "name_en", "geometry"]].copy()
     gdf["resident_share"] = gdf["code"].map(stats["resident_share"]).astype(float)
     gdf["area_share"] = gdf["code"].map(stats["area_share"]).astype(float)
-    gdf["label"] = gdf["name_zh"] if lang == "zh" else gdf["name_en"]
+    gdf["label"] = (gdf["name_zh"] if lang == "zh" else gdf["name_en"]).map(html_text)
     gdf[text["residents"]] = (100 * gdf["resident_share"]).round(1).astype(str) + "%"
     gdf[text["area"]] = (100 * gdf["area_share"]).round(1).astype(str) + "%"
     gdf = _to_display(gdf, basemap, simplify_m=20)
@@ -277,7 +278,7 @@ def _area_layer(
 
 def _corridor_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str) -> None:
     folium.GeoJson(
-        gdf[["corridor", "geometry"]],
+        gdf[["corridor", "geometry"]].assign(corridor=gdf["corridor"].map(html_text)),
         name=name,
         style_function=lambda _f: {"color": "#ff6d00", "weight": 4, "opacity": 0.9},
         tooltip=folium.GeoJsonTooltip(fields=["corridor"], labels=False),
@@ -296,12 +297,18 @@ def _facility_layer(
         colour, radius = TYPE_STYLE.get(str(row.type), ("#000000", 5))
         counted = not counted_types or row.type in counted_types
         planned = str(getattr(row, "status", "")) in ("planned", "under_construction")
-        type_label = getattr(row, "type_zh" if lang == "zh" else "type_en", row.type)
-        sub = getattr(row, "subdistrict_zh" if lang == "zh" else "subdistrict_en", "")
+        # every value a planner's file or a map edit can set is escaped (html_text)
+        name = html_text(row.name)
+        type_label = html_text(getattr(row, "type_zh" if lang == "zh" else "type_en", row.type))
+        sub = html_text(getattr(row, "subdistrict_zh" if lang == "zh" else "subdistrict_en", ""))
+        status, source = (
+            html_text(getattr(row, "status", "")),
+            html_text(getattr(row, "source", "")),
+        )
         popup = (
-            f"<b>{row.name}</b><br>{text['type']}: {type_label}<br>"
-            f"{text['subdistrict']}: {sub}<br>{text['status']}: {getattr(row, 'status', '')}<br>"
-            f"id: {row.id}<br><small>{getattr(row, 'source', '')}</small>"
+            f"<b>{name}</b><br>{text['type']}: {type_label}<br>"
+            f"{text['subdistrict']}: {sub}<br>{text['status']}: {status}<br>"
+            f"id: {html_text(row.id)}<br><small>{source}</small>"
         )
         folium.CircleMarker(
             location=(row.geometry.y, row.geometry.x),
@@ -312,7 +319,7 @@ def _facility_layer(
             fill=True,
             fill_color=colour,
             fill_opacity=0.95 if counted else 0.4,
-            tooltip=f"{row.name} ({type_label})",
+            tooltip=f"{name} ({type_label})",
             popup=folium.Popup(popup, max_width=300),
         ).add_to(group)
     group.add_to(m)
@@ -331,7 +338,10 @@ def _geocoded_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str) -> None:
             fill=True,
             fill_color=colour,
             fill_opacity=0.9,
-            tooltip=f"{row.matched or ''} · {row.match_level} · {row.confidence:.2f}",
+            tooltip=(
+                f"{html_text(row.matched or '')} · {html_text(row.match_level)} · "
+                f"{row.confidence:.2f}"
+            ),
         ).add_to(group)
     group.add_to(m)
 
@@ -396,9 +406,11 @@ class _Legend(MacroElement):
             f"{FACILITY_TYPES[t].name_zh if lang == 'zh' else FACILITY_TYPES[t].name_en}</span> "
             for t, (c, _) in TYPE_STYLE.items()
         )
-        src = "".join(f"<div><small>{k}: {v}</small></div>" for k, v in sources.items())
+        src = "".join(
+            f"<div><small>{html_text(k)}: {html_text(v)}</small></div>" for k, v in sources.items()
+        )
         self.html = (
-            f"<summary><b>{text['legend']}</b> — {standard_label}</summary>"
+            f"<summary><b>{text['legend']}</b> — {html_text(standard_label)}</summary>"
             f"{text['residents']}: 0% {steps} 100%<br>"
             f'<span style="color:#31a354">■</span> {text["covered"]} '
             f'<span style="color:#de2d26">■</span> {text["blind"]}<br>'
