@@ -70,7 +70,12 @@ def test_hostile_names_show_as_text_and_run_nothing(map_file):
                   "--allow-file-access-from-files"],
         )  # fmt: skip
         page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+        def on_dialog(dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(map_file.as_uri())
