@@ -32,14 +32,17 @@ def html_text(value: object) -> str:
 
 def spreadsheet_text(value: object) -> object:
     """A cell value that no spreadsheet runs: text starting with ``= + - @``, tab or CR gets a
-    leading ``'`` (shown as text); numbers and other values pass unchanged.
+    leading ``'`` (shown as text), and a carriage return inside text becomes a line feed (which
+    CSV writers quote); numbers and other values pass unchanged.
 
     >>> spreadsheet_text('=HYPERLINK("http://x")'), spreadsheet_text(-1.5)
     ('\\'=HYPERLINK("http://x")', -1.5)
     """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    # a bare CR inside a cell is not quoted by CSV writers and starts a new row in Excel
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    return "'" + text if value.startswith(FORMULA_STARTS) else text
 
 
 def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -46,6 +46,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from geo import settings
 from geo._errors import ExportError
 from geo._io import atomic_target, refuse_existing
+from geo._safe import FORMULA_STARTS, spreadsheet_frame, spreadsheet_text
 from geo.coverage import DISTRICT_CODE, TABLE_COLUMNS, CoverageResult
 
 if TYPE_CHECKING:  # scenarios imports nothing from here; the type is only named
@@ -418,7 +419,7 @@ def _metadata_cell(value: Any) -> Any:
     value = _plain(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
         return value
-    return _render(value)
+    return spreadsheet_text(_render(value))
 
 
 def _cell_value(value: Any) -> Any:
@@ -428,9 +429,11 @@ def _cell_value(value: Any) -> Any:
         return None
     if isinstance(value, float) and not np.isfinite(value):
         return None
-    if isinstance(value, (str, bool, int, float)):
+    if isinstance(value, str):
+        return spreadsheet_text(value)  # a name like =HYPERLINK(...) stays text
+    if isinstance(value, (bool, int, float)):
         return value
-    return str(value)
+    return spreadsheet_text(str(value))
 
 
 def _shown(value: Any, number_format: str | None) -> str:
@@ -652,17 +655,28 @@ def export_all(
 # --- scenario comparisons ---------------------------------------------------------------------
 
 
+def _comma_safe(text: str) -> str:
+    """A metadata line's text with no comma-separated piece a spreadsheet would run: the line is
+    not quoted (so ``comment="#"`` readers skip it), and Excel splits it at commas."""
+    return ",".join(
+        str(spreadsheet_text(part.lstrip())) if part.lstrip().startswith(FORMULA_STARTS) else part
+        for part in text.split(",")
+    )
+
+
 def _write_frame_csv(
     frame: pd.DataFrame, rows: Sequence[tuple[str, str]], path: Path, *, overwrite: bool
 ) -> Path:
     """CSV in UTF-8 with BOM: ``# key: value`` lines first, then the table (text quoted)."""
-    lines = [f"# {key}: {_one_line(value)}\n" for key, value in rows]
+    lines = [f"# {key}: {_comma_safe(_one_line(value))}\n" for key, value in rows]
     with (
         atomic_target(path, overwrite=overwrite) as tmp,
         tmp.open("w", encoding="utf-8-sig", newline="") as fh,
     ):
         fh.writelines(lines)
-        frame.to_csv(fh, index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+        spreadsheet_frame(frame).to_csv(
+            fh, index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC
+        )
     return path
 
 

@@ -23,6 +23,7 @@ from pyproj import Geod
 from geo import settings
 from geo._errors import ExportError, InputFileError
 from geo._io import atomic_target
+from geo._safe import spreadsheet_frame
 from geo._types import JSONValue
 from geo._validate import match_columns, read_table
 from geo.geocoding.offline import OfflineGeocoder
@@ -111,7 +112,7 @@ class GeocodedTable:
 
     def csv_bytes(self) -> bytes:
         """The table as CSV in UTF-8 with BOM (for a download button)."""
-        return self.table.to_csv(index=False).encode("utf-8-sig")
+        return spreadsheet_frame(self.table).to_csv(index=False).encode("utf-8-sig")
 
     def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the table as ``.csv`` (UTF-8 with BOM, opens in Excel) or ``.xlsx``.
@@ -132,7 +133,7 @@ class GeocodedTable:
             if suffix == ".csv":
                 tmp.write_bytes(self.csv_bytes())
             else:
-                self.table.to_excel(tmp, index=False)
+                spreadsheet_frame(self.table).to_excel(tmp, index=False)
         return path
 
     def summary(self) -> dict[str, JSONValue]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo._io import atomic_target, refuse_existing
+from geo._safe import spreadsheet_frame
 from geo.optimize.results import SiteSuggestion
 
 __all__ = ["suggestion_to_files"]
@@ -44,9 +45,13 @@ def suggestion_to_files(
     gpkg = sites.copy()
     gpkg["on_corridor"] = gpkg["on_corridor"].astype(bool)
     writers: list[Callable[[Path], object]] = [
-        lambda tmp: sites.drop(columns="geometry").to_csv(tmp, index=False, encoding="utf-8-sig"),
+        lambda tmp: spreadsheet_frame(sites.drop(columns="geometry")).to_csv(
+            tmp, index=False, encoding="utf-8-sig"
+        ),
         lambda tmp: gpkg.to_file(tmp, layer="sites", driver="GPKG"),
-        lambda tmp: suggestion.by_subdistrict.to_csv(tmp, index=False, encoding="utf-8-sig"),
+        lambda tmp: spreadsheet_frame(suggestion.by_subdistrict).to_csv(
+            tmp, index=False, encoding="utf-8-sig"
+        ),
         lambda tmp: tmp.write_text(
             json.dumps(suggestion.summary(), ensure_ascii=False, indent=2), encoding="utf-8"
         ),
