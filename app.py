@@ -245,11 +245,7 @@ def save_box(ed: geo_editor.ScenarioEditor) -> None:
         if st.button(t("save"), key="save_button"):
             try:
                 sc = ed.to_scenario(new_name, description)
-                path = scenarios.save_scenario(
-                    sc,
-                    settings.scenario_folder / f"{export.safe_stem(new_name)}.toml",
-                    overwrite=overwrite,
-                )
+                path = scenarios.save_scenario_as(sc, overwrite=overwrite)
                 st.success(f"{t('saved')}: {path.name}")
             except (GeoError, FileExistsError) as exc:
                 st.error(str(exc))

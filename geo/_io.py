@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -26,23 +28,52 @@ def refuse_existing(paths: Sequence[Path], *, overwrite: bool) -> None:
         raise FileExistsError(msg)
 
 
+#: Temporary folders of interrupted writes older than this are removed by the next write.
+STALE_TEMP_SECONDS = 3600
+
+
 @contextlib.contextmanager
-def atomic_target(path: Path, *, overwrite: bool) -> Iterator[Path]:
+def atomic_target(path: Path, *, overwrite: bool, backup: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` if the block succeeds.
 
-    A crash inside the block leaves any old file untouched and no partial file behind.
+    A crash inside the block leaves any old file untouched and no partial file behind. Without
+    ``overwrite`` the file is published with a hard link, which fails if ``path`` appeared
+    meanwhile (two concurrent saves: one wins, the other gets FileExistsError, nothing is
+    lost). With ``backup`` an existing file is first copied to ``<name>.bak``. Temporary
+    folders that interrupted writes left beside ``path`` are removed once stale.
     """
     path = Path(path)
     refuse_existing([path], overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(path.parent)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         tmp = tmp_dir / path.name
         yield tmp
-        refuse_existing([path], overwrite=overwrite)  # created meanwhile by someone else?
+        if not overwrite:
+            try:
+                os.link(tmp, path)  # atomic: fails if the file exists, whoever made it
+            except FileExistsError:
+                refuse_existing([path], overwrite=False)
+                raise
+            except OSError:  # a file system without hard links: check, then rename
+                refuse_existing([path], overwrite=False)
+                tmp.replace(path)
+            return
+        if backup and path.exists():
+            shutil.copy2(path, path.with_name(f"{path.name}.bak"))
         tmp.replace(path)  # os.replace: atomic within one file system
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _remove_stale_temps(folder: Path) -> None:
+    """Remove ``.<name>.*.tmp`` folders of writes interrupted over an hour ago."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for stale in folder.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if stale.is_dir() and stale.stat().st_mtime < cutoff:
+                shutil.rmtree(stale, ignore_errors=True)
 
 
 def plain_suffix(path: str | Path) -> str:

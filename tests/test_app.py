@@ -72,15 +72,27 @@ def test_remove_undo_and_edit_history(at):
 
 def test_save_as_new_scenario_refuses_to_overwrite(at, tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "scenario_folder", tmp_path)
-    (tmp_path / "baseline.toml").write_text('name = "baseline"\nfacilities = "pack"\n', "utf-8")
+    shipped = 'name = "baseline"\nfacilities = "pack"\n'
+    (tmp_path / "baseline.toml").write_text(shipped, "utf-8")
+    # the shipped baseline cannot be replaced, not even with "Replace if it exists"
     at.text_input(key="save_name").set_value("baseline").run()
+    at.checkbox(key="save_overwrite").check().run()
     at.button(key="save_button").click().run()
-    assert any("already exists" in e.value for e in at.error)
+    assert any("shipped scenario and cannot be replaced" in e.value for e in at.error)
+    assert (tmp_path / "baseline.toml").read_text("utf-8") == shipped
+    # a name with spaces is saved under that very name, so a child can name it as its base
+    at.checkbox(key="save_overwrite").uncheck().run()
     at.text_input(key="save_name").set_value("my plan").run()
     at.button(key="save_button").click().run()
-    assert (tmp_path / "my_plan.toml").exists()
-    saved = scenarios.load_scenario(tmp_path / "my_plan.toml")
+    assert (tmp_path / "my plan.toml").exists()
+    saved = scenarios.load_scenario("my plan", folder=tmp_path)
     assert saved.base == "baseline" and saved.edits == ()
+    # saving again without "Replace" is refused; with it, the old file is kept as a backup
+    at.button(key="save_button").click().run()
+    assert any("already exists" in e.value for e in at.error)
+    at.checkbox(key="save_overwrite").check().run()
+    at.button(key="save_button").click().run()
+    assert (tmp_path / "my plan.toml.bak").exists()
 
 
 def test_suggest_sites_adds_the_plan_quota_as_editable_sites(at):

@@ -348,3 +348,65 @@ def test_a_site_without_a_road_name_says_so():
     assert plan2025._road_label(None) == "an unnamed road"
     assert plan2025._road_label("  ") == "an unnamed road"
     assert plan2025._road_label(" 莘西路") == "莘西路"
+
+
+def test_saves_never_destroy_a_scenario(tmp_path):
+    import threading
+
+    shipped = 'name = "baseline"\nfacilities = "pack"\n'
+    (tmp_path / "baseline.toml").write_text(shipped, "utf-8")
+    edited = scenarios.Scenario(name="baseline", base="baseline")
+    with pytest.raises(ScenarioError, match="shipped scenario and cannot be replaced"):
+        scenarios.save_scenario_as(edited, folder=tmp_path, overwrite=True)
+    assert (tmp_path / "baseline.toml").read_text("utf-8") == shipped
+    # a child cannot be saved under the name of a scenario in its own base chain
+    mid = scenarios.Scenario(name="mid", base="baseline")
+    scenarios.save_scenario_as(mid, folder=tmp_path)
+    child = scenarios.Scenario(name="mid", base="mid")
+    with pytest.raises(ScenarioError, match=r"in its own base chain \(baseline → mid\)"):
+        scenarios.save_scenario_as(child, folder=tmp_path, overwrite=True)
+    # name and file follow one rule: "Qibao plan 2" is Qibao plan 2.toml, and its child loads
+    spaced = scenarios.Scenario(name="Qibao plan 2", base="baseline")
+    path = scenarios.save_scenario_as(spaced, folder=tmp_path)
+    assert path.name == "Qibao plan 2.toml"
+    grandchild = scenarios.Scenario(name="Qibao plan 3", base="Qibao plan 2")
+    scenarios.save_scenario_as(grandchild, folder=tmp_path)
+    assert scenarios.resolve("Qibao plan 3", folder=tmp_path).chain[1].name == "Qibao plan 2"
+    # an overwrite keeps the previous file
+    before = path.read_text("utf-8")
+    changed = scenarios.Scenario(name="Qibao plan 2", description="v2", base="baseline")
+    scenarios.save_scenario_as(changed, folder=tmp_path, overwrite=True)
+    assert (tmp_path / "Qibao plan 2.toml.bak").read_text("utf-8") == before
+    # 8 concurrent no-overwrite saves of one new name: exactly one wins, the rest are refused
+    results: list[str] = []
+
+    def save(i: int) -> None:
+        sc = scenarios.Scenario(name="race", description=f"writer {i}", base="baseline")
+        try:
+            scenarios.save_scenario_as(sc, folder=tmp_path)
+            results.append("saved")
+        except FileExistsError:
+            results.append("refused")
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(results) == ["refused"] * 7 + ["saved"]
+    assert scenarios.load_scenario("race", folder=tmp_path).description.startswith("writer ")
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary folder left behind
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern"),
+    [
+        ("a/b", "must not contain"),
+        ("tab\there", "control characters"),
+        (".hidden", "must not start with a dot"),
+        ("x" * 81, "at most 80"),
+    ],
+)
+def test_scenario_names_are_safe_file_names(tmp_path, name, pattern):
+    with pytest.raises(ScenarioError, match=pattern):
+        scenarios.scenario_from_dict({"name": name, "facilities": "pack"})

@@ -59,9 +59,11 @@ from geo.scenarios.plan2025 import (
     scenario_from_suggestions,
 )
 from geo.scenarios.resolve import (
+    SHIPPED_SCENARIOS,
     ResolvedScenario,
     geocode_offline,
     resolve,
+    save_scenario_as,
 )
 from geo.scenarios.run import (
     Comparison,
@@ -83,6 +85,7 @@ __all__ = [
     "PLACED_BY",
     "PLAN_2025_DESCRIPTION",
     "REMOVE_KEYS",
+    "SHIPPED_SCENARIOS",
     "TOP_KEYS",
     "Comparison",
     "Edit",
@@ -100,6 +103,7 @@ __all__ = [
     "resolve",
     "run_scenario",
     "save_scenario",
+    "save_scenario_as",
     "scenario_from_dict",
     "scenario_from_suggestions",
     "scenario_inputs",

@@ -149,8 +149,8 @@ def scenario_from_dict(
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         problems.append('`name` is required (a short text, e.g. "plan-2025")')
-    elif any(c in name for c in '/\\:*?"<>|'):
-        problems.append(f'`name`={name!r} must not contain / \\ : * ? " < > |')
+    else:
+        problems += _check_name(name)
     if ("base" in data) == ("facilities" in data):
         problems.append(
             'give exactly one of `base` (another scenario) or `facilities` ("pack" or a file)'
@@ -184,6 +184,21 @@ def scenario_from_dict(
         edits=tuple(edits),
         path=path,
     )
+
+
+#: A scenario's name is its file name (``<name>.toml``): one rule for saving and loading.
+NAME_MAX_CHARS = 80
+
+
+def _check_name(name: str) -> list[str]:
+    """Problems of a scenario name as a file name (empty if it is fine)."""
+    if any(c in name for c in '/\\:*?"<>|') or any(ord(c) < 32 for c in name):
+        return [f'`name`={name!r} must not contain / \\ : * ? " < > | or control characters']
+    if name != name.strip() or name.startswith("."):
+        return [f"`name`={name!r} must not start with a dot or a space, nor end with a space"]
+    if len(name) > NAME_MAX_CHARS:
+        return [f"`name` is {len(name)} characters long; at most {NAME_MAX_CHARS}"]
+    return []
 
 
 def _freeze(value: Any) -> Any:
@@ -285,7 +300,9 @@ def _check_duplicates(edits: list[Edit]) -> list[str]:
     return problems
 
 
-def save_scenario(scenario: Scenario, path: str | Path, *, overwrite: bool = False) -> Path:
+def save_scenario(
+    scenario: Scenario, path: str | Path, *, overwrite: bool = False, backup: bool = False
+) -> Path:
     """Write ``scenario`` as canonical TOML, atomically; refuse an existing file unless asked.
 
     The scenario is re-validated from its own canonical text first, so a file that would not
@@ -294,7 +311,7 @@ def save_scenario(scenario: Scenario, path: str | Path, *, overwrite: bool = Fal
     path = Path(path)
     text = scenario.to_toml()
     scenario_from_dict(tomllib.loads(text), source=path.name)  # never write what cannot load
-    with atomic_target(path, overwrite=overwrite) as tmp:
+    with atomic_target(path, overwrite=overwrite, backup=backup) as tmp:
         tmp.write_text(text, encoding="utf-8")
     logger.info("saved scenario %s to %s", scenario.name, path)
     return path

@@ -22,12 +22,16 @@ from geo.parameters import RunParameters
 from geo.scenarios.model import (
     Scenario,
     load_scenario,
+    save_scenario,
+    scenario_path,
 )
 
 __all__ = [
+    "SHIPPED_SCENARIOS",
     "ResolvedScenario",
     "geocode_offline",
     "resolve",
+    "save_scenario_as",
 ]
 
 logger = logging.getLogger(__name__)
@@ -112,6 +116,48 @@ def _relative(source: str, scenario: Scenario) -> str | Path:
         return source
     path = Path(source)
     return path if path.is_absolute() else (scenario.path.parent / path)
+
+
+#: The scenarios shipped with the product: never replaced by a save.
+SHIPPED_SCENARIOS: tuple[str, ...] = ("baseline", "plan-2025")
+
+
+def save_scenario_as(
+    scenario: Scenario, *, folder: Path | None = None, overwrite: bool = False
+) -> Path:
+    """Save ``scenario`` as ``<name>.toml`` in the scenario folder, the one safe way to save.
+
+    The file name is the scenario's name (the rule :func:`load_scenario` looks it up by), so a
+    child that names it as ``base`` always loads again. Refused: a shipped scenario's name, and
+    a name in the scenario's own base chain (saving an edited ``baseline`` as ``baseline`` would
+    make it its own base). Without ``overwrite`` the save is atomic against a concurrent one;
+    with it, the previous file is kept as ``<name>.toml.bak``.
+
+    Raises
+    ------
+    ScenarioError
+        A protected or self-referencing name, or a scenario that would not load.
+    FileExistsError
+        The file exists and ``overwrite`` is False.
+    """
+    folder = Path(folder) if folder is not None else settings.scenario_folder
+    if scenario.name in SHIPPED_SCENARIOS:
+        msg = (
+            f"{scenario.name!r} is a shipped scenario and cannot be replaced; "
+            "save your edits under another name"
+        )
+        raise ScenarioError(msg)
+    if scenario.base is not None:
+        chain = [s.name for s in _chain(replace(scenario, name="\x00new"), folder)[:-1]]
+        if scenario.name in chain:
+            msg = (
+                f"cannot save {scenario.name!r}: it is in its own base chain "
+                f"({' → '.join(chain)}); choose another name"
+            )
+            raise ScenarioError(msg)
+    return save_scenario(
+        scenario, scenario_path(scenario.name, folder=folder), overwrite=overwrite, backup=True
+    )
 
 
 def _chain(scenario: Scenario, folder: Path) -> tuple[Scenario, ...]:
