@@ -151,9 +151,10 @@ def data_file(relative: str) -> Path:
 
 
 def resolve_cache_folder() -> Path:
-    """Return the cache folder (``$GEO_CACHE_DIR`` if set), creating it if needed."""
+    """Return the cache folder (``$GEO_CACHE_DIR`` if set), creating it private (0700) if needed."""
     folder = Path(os.environ.get(CACHE_ENV_VAR) or cache_folder).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700)  # private: networks, geocoding results, overrides
     return folder
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import osmnx as ox
 import pandas as pd
 import pyogrio
@@ -599,7 +600,7 @@ def test_pack_largest_component_holds_95_percent(pack: Path, mode: str) -> None:
 def test_load_network_reads_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(settings, "cache_folder", tmp_path)
     first = load_network("walk")
-    assert len(list(tmp_path.glob("network-walk-*.pickle"))) == 1
+    assert len(list(tmp_path.glob("network-walk-*.npz"))) == 1
 
     def rebuild(*args: object, **kw: object) -> Network:
         msg = "rebuilt instead of reading the cache"
@@ -631,19 +632,19 @@ def test_load_network_reads_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 def test_writing_a_cache_prunes_networks_unused_for_30_days(tmp_path: Path) -> None:
     net = network_from_lines(roads(("residential", [(0, 0), (100, 0)])), min_island_meters=0)
-    stale, recent = tmp_path / "network-walk-old.pickle", tmp_path / "network-drive-new.pickle"
+    stale, recent = tmp_path / "network-walk-old.npz", tmp_path / "network-drive-new.npz"
     other = tmp_path / "geocode-overrides.csv"
     for path in (stale, recent, other):
         path.write_bytes(b"x")
     old = time.time() - (network.CACHE_MAX_AGE_DAYS + 1) * 86400
     os.utime(stale, (old, old))
     os.utime(other, (old, old))
-    network.cache._write_cache(tmp_path / "network-walk-this.pickle", net)
+    network.cache._write_cache(tmp_path / "network-walk-this.npz", net)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
         "geocode-overrides.csv",
-        "network-drive-new.pickle",
-        "network-walk-this.pickle",
+        "network-drive-new.npz",
+        "network-walk-this.npz",
     ]
 
 
@@ -900,3 +901,51 @@ def test_an_option_for_centre_lines_on_an_osm_file_is_refused_by_name(pack) -> N
     lines = settings.data_file(PACK_ROADS)
     with pytest.raises(NetworkError, match=r"simplify apply only to OSM data"):
         network_from_file(lines, mode="walk", options=BuildOptions(simplify=False))
+
+
+def test_the_cache_holds_data_and_survives_corruption_planting_and_races(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import pickle
+    import threading
+
+    monkeypatch.setattr(settings, "cache_folder", tmp_path / "cache")
+    assert settings.resolve_cache_folder().stat().st_mode & 0o777 == 0o700
+    first = load_network("walk")
+    (cache_file,) = (tmp_path / "cache").glob("network-walk-*.npz")
+    with np.load(cache_file, allow_pickle=False) as data:  # plain arrays, no pickled objects
+        assert sorted(data.files) == ["meta", "sha256", "wkb", "wkb_offsets"]
+    # a flipped byte: rebuilt, with one warning naming the file
+    raw = bytearray(cache_file.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    cache_file.write_bytes(bytes(raw))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="geo.network.cache"):
+        again = load_network("walk")
+    assert again.key == first.key and nx.utils.graphs_equal(first.G, again.G)
+    assert [r.getMessage() for r in caplog.records if cache_file.name in r.getMessage()]
+    # a planted pickle that would run code is never unpickled
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (marker.write_text, ("pwned",))
+
+    cache_file.write_bytes(pickle.dumps(Evil()))
+    assert load_network("walk").key == first.key
+    assert not marker.exists()
+    # two planners building the same network at once: both succeed, one file remains
+    cache_file.unlink()
+    results: list[str] = []
+
+    def build() -> None:
+        results.append(load_network("walk").key)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results == [first.key, first.key]
+    assert len(list((tmp_path / "cache").glob("network-walk-*.npz"))) == 1
+    assert not list((tmp_path / "cache").glob(".*.tmp"))

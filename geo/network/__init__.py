@@ -24,6 +24,7 @@ from geo.network.build import (
 )
 from geo.network.cache import (
     CACHE_MAX_AGE_DAYS,
+    CACHE_SUFFIX,
 )
 from geo.network.model import (
     DEFAULT_DETOUR_FACTOR,
@@ -55,6 +56,7 @@ from geo.network.options import BuildOptions
 
 __all__ = [
     "CACHE_MAX_AGE_DAYS",
+    "CACHE_SUFFIX",
     "DEFAULT_DETOUR_FACTOR",
     "DEFAULT_DETOUR_GAP_METERS",
     "DEFAULT_GAP_TOLERANCE_METERS",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import os
 import time
@@ -19,6 +20,7 @@ from geo.network.assemble import (
     _network_from_selected,
 )
 from geo.network.cache import (
+    CACHE_SUFFIX,
     _code_version,
     _digest,
     _file_digest,
@@ -40,6 +42,7 @@ from geo.network.model import (
     PACK_ROADS,
     PACK_SOURCE,
     Network,
+    _json_ready,
 )
 from geo.network.options import (
     BuildOptions,
@@ -429,13 +432,16 @@ def load_network(
     else:
         path = _existing_file(source)
     key = _digest(_file_digest(path), mode, opts.cache_params(mode), _code_version())
-    cache_file = settings.resolve_cache_folder() / f"network-{mode}-{key[:20]}.pickle"
+    cache_file = settings.resolve_cache_folder() / f"network-{mode}-{key[:20]}{CACHE_SUFFIX}"
     if use_cache and cache_file.exists():
         cached = _read_cache(cache_file, key)
         if cached is not None:
             return cached
     started = time.perf_counter()
-    net = replace(network_from_file(path, mode=mode, options=opts), key=key)
+    built = network_from_file(path, mode=mode, options=opts)
+    # the report's parameters as plain JSON data, the same whether built or read from the cache
+    params = json.loads(json.dumps(_json_ready(built.report.params)))
+    net = replace(built, key=key, report=replace(built.report, params=params))
     log.info("built %s network from %s in %.1f s", mode, path.name, time.perf_counter() - started)
     if use_cache:
         _write_cache(cache_file, net)

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import os
-import pickle
+import tempfile
 import time
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
 import shapely
 
 from geo.network.model import (
@@ -22,6 +29,7 @@ from geo.network.model import (
     _HASH_BYTES_LIMIT,
     _SHAPEFILE_PARTS,
     Network,
+    NetworkReport,
     _json_ready,
 )
 from geo.network.options import (
@@ -30,6 +38,7 @@ from geo.network.options import (
 
 __all__ = [
     "CACHE_MAX_AGE_DAYS",
+    "CACHE_SUFFIX",
 ]
 
 log = logging.getLogger(__name__)
@@ -121,16 +130,29 @@ def _code_fingerprint(source: str) -> str:
     return ast.dump(tree, include_attributes=False)
 
 
+#: Suffix of cached networks: a NumPy ``.npz`` (a zip of plain arrays, read with
+#: ``allow_pickle=False``) holding the graph as JSON and the edge geometries as WKB.
+CACHE_SUFFIX = ".npz"
+
+
 def _read_cache(cache_file: Path, key: str) -> Network | None:
+    """The cached network, or None (with one log line naming the file) if the file is
+    unreadable, corrupted (checksum), foreign (another key) or of another format."""
     started = time.perf_counter()
     try:
-        with cache_file.open("rb") as f:
-            net = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as err:
+        with np.load(cache_file, allow_pickle=False) as data:
+            meta_bytes, wkb, offsets = data["meta"].tobytes(), data["wkb"], data["wkb_offsets"]
+            stored = data["sha256"].tobytes().decode("ascii")
+        if hashlib.sha256(meta_bytes + wkb.tobytes()).hexdigest() != stored:
+            msg = "checksum mismatch"
+            raise ValueError(msg)
+        meta = json.loads(meta_bytes.decode("utf-8"))
+        if meta.get("format") != _CACHE_FORMAT or meta.get("key") != key:
+            log.warning("cache file %s holds another network; rebuilding it", cache_file)
+            return None
+        net = _network_from_cache(meta, wkb, offsets)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as err:
         log.warning("cache file %s is unreadable (%s); rebuilding it", cache_file, err)
-        return None
-    if not isinstance(net, Network) or net.key != key:
-        log.warning("cache file %s holds another network; rebuilding it", cache_file)
         return None
     with contextlib.suppress(OSError):
         os.utime(cache_file)  # mark as used, so pruning keeps it
@@ -143,16 +165,72 @@ def _read_cache(cache_file: Path, key: str) -> Network | None:
     return net
 
 
+def _network_from_cache(meta: dict[str, Any], wkb: npt.NDArray[np.uint8], offsets: Any) -> Network:
+    raw = wkb.tobytes()
+    geoms = shapely.from_wkb(
+        np.array([raw[a:b] for a, b in itertools.pairwise(offsets)], dtype=object)
+    )
+    G = nx.MultiDiGraph(**meta["graph"])
+    G.add_nodes_from((node, attrs) for node, attrs in meta["nodes"])
+    edges = []
+    for u, v, k, attrs, g in meta["edges"]:
+        if g >= 0:
+            attrs["geometry"] = geoms[g]
+        edges.append((u, v, k, attrs))
+    G.add_edges_from(edges)
+    report = NetworkReport(**meta["report"])
+    return Network(G=G, report=report, mode=meta["mode"], key=meta["key"])
+
+
+def _cache_bytes(net: Network) -> tuple[bytes, bytes, npt.NDArray[np.int64]]:
+    """The network as JSON (graph, nodes, edges without geometry, report) and WKB geometries."""
+    wkbs: list[bytes] = []
+    edges = []
+    for u, v, k, d in net.G.edges(keys=True, data=True):
+        attrs = {a: x for a, x in d.items() if a != "geometry"}
+        g = -1
+        if d.get("geometry") is not None:
+            g = len(wkbs)
+            wkbs.append(shapely.to_wkb(d["geometry"]))
+        edges.append([u, v, k, attrs, g])
+    meta = {
+        "format": _CACHE_FORMAT,
+        "key": net.key,
+        "mode": net.mode,
+        "graph": dict(net.G.graph),
+        "nodes": [[n, d] for n, d in net.G.nodes(data=True)],
+        "edges": edges,
+        "report": dataclasses.asdict(net.report),
+    }
+    meta_bytes = json.dumps(_json_ready(meta), ensure_ascii=False).encode("utf-8")
+    offsets = np.cumsum([0, *(len(b) for b in wkbs)], dtype=np.int64)
+    return meta_bytes, b"".join(wkbs), offsets
+
+
 #: Cached networks not used for this many days are deleted when a new one is written (the key
 #: hashes the code too, so every release leaves its predecessors' files behind otherwise).
 CACHE_MAX_AGE_DAYS = 30
 
 
 def _write_cache(cache_file: Path, net: Network) -> None:
-    tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
-        pickle.dump(net, f, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(cache_file)
+    """Write the network as data (no pickle), atomically: a unique temporary file per writer,
+    then a rename, so two processes building the same network both succeed."""
+    meta_bytes, wkb, offsets = _cache_bytes(net)
+    digest = hashlib.sha256(meta_bytes + wkb).hexdigest().encode("ascii")
+    fd, name = tempfile.mkstemp(prefix=f".{cache_file.name}.", suffix=".tmp", dir=cache_file.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(
+                f,
+                meta=np.frombuffer(meta_bytes, dtype=np.uint8),
+                wkb=np.frombuffer(wkb, dtype=np.uint8),
+                wkb_offsets=offsets,
+                sha256=np.frombuffer(digest, dtype=np.uint8),
+            )
+        tmp.replace(cache_file)
+    finally:
+        tmp.unlink(missing_ok=True)
     log.info("cached %s network in %s", net.mode, cache_file)
     _prune_cache(cache_file.parent)
 
@@ -160,7 +238,7 @@ def _write_cache(cache_file: Path, net: Network) -> None:
 def _prune_cache(folder: Path) -> None:
     """Delete cached networks unused for :data:`CACHE_MAX_AGE_DAYS` (reads refresh the time)."""
     cutoff = time.time() - CACHE_MAX_AGE_DAYS * 86400
-    for old in folder.glob("network-*.pickle"):
+    for old in [*folder.glob(f"network-*{CACHE_SUFFIX}"), *folder.glob("network-*.pickle")]:
         try:
             if old.stat().st_mtime < cutoff:
                 old.unlink()

@@ -143,8 +143,8 @@ PACK_SOURCE = f"Minhang data pack {PACK_ROADS} (OSM via Overpass)"
 LINE_SUFFIXES: tuple[str, ...] = (".geojson", ".json", ".shp", ".gpkg")
 OSM_SUFFIXES: tuple[str, ...] = (".osm", ".xml", ".graphml", ".pbf")
 
-#: Bump when the cached pickle layout changes (the module's source is hashed into keys as well).
-_CACHE_FORMAT = 1
+#: Bump when the cache file layout changes (the package's code is hashed into keys as well).
+_CACHE_FORMAT = 2
 #: Files larger than this are keyed by path, size and mtime instead of their bytes.
 _HASH_BYTES_LIMIT = 256 * 1024 * 1024
 #: Points closer than this are one node (floating-point noise of intersections).
