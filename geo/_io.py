@@ -76,6 +76,56 @@ def _remove_stale_temps(folder: Path) -> None:
                 shutil.rmtree(stale, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def file_lock(path: Path, *, timeout_s: float = 30.0) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.lock`` for a read-modify-write of ``path``.
+
+    Concurrent writers (threads or processes, e.g. two planners re-pinning addresses at once)
+    take turns, so none loses the other's change. POSIX ``flock``; elsewhere a lock file created
+    with ``O_EXCL``.
+
+    Raises
+    ------
+    TimeoutError
+        If the lock is not free within ``timeout_s``.
+    """
+    lock = Path(path).with_name(f"{Path(path).name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        while True:
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                break
+            except FileExistsError:
+                if time.monotonic() > deadline:
+                    msg = f"{path}: another writer holds {lock.name}; try again"
+                    raise TimeoutError(msg) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            os.close(fd)
+            lock.unlink(missing_ok=True)
+        return
+    with lock.open("a") as fh:
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    msg = f"{path}: another writer holds {lock.name}; try again"
+                    raise TimeoutError(msg) from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def plain_suffix(path: str | Path) -> str:
     """The lower-case suffix that names a file's format, ignoring a trailing ``.gz``.
 

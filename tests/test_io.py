@@ -38,3 +38,43 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     ):
         tmp.write_text("new")
     assert target.read_text() == "old"
+
+
+def test_twenty_concurrent_re_pins_keep_twenty(tmp_path):
+    import threading
+
+    from geo import geocoding
+
+    path = tmp_path / "overrides.csv"
+    errors: list[BaseException] = []
+
+    def pin(i: int) -> None:
+        try:
+            geocoding.add_override(path, f"七宝镇 漕宝路 {i}号", 121.35 + i * 1e-4, 31.15)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pin, args=(i,)) for i in range(20)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert len(geocoding.read_overrides(path)) == 20
+
+
+def test_concurrent_geocode_caches_merge_instead_of_overwriting(tmp_path):
+    from geo import geocoding
+
+    path = tmp_path / "cache.json"
+    a, b = geocoding.GeocodeCache(path), geocoding.GeocodeCache(path)
+    for cache, address in ((a, "甲路1号"), (b, "乙路2号")):
+        result = geocoding.GeocodeResult(
+            address=address, lon=121.4, lat=31.1, match_level="road", confidence=0.8,
+            provider="amap", review=False,
+        )  # fmt: skip
+        cache.put(result)
+    a.save()
+    b.save()  # b did not see a's entry when it was opened
+    fresh = geocoding.GeocodeCache(path)
+    assert fresh.get("amap", "甲路1号") is not None and fresh.get("amap", "乙路2号") is not None

@@ -18,7 +18,7 @@ import pandas as pd
 
 from geo import settings
 from geo._errors import InputFileError, RowProblem
-from geo._io import atomic_target
+from geo._io import atomic_target, file_lock
 from geo._validate import match_columns, parse_float, raise_if_problems, read_table
 from geo.geocoding.parse import normalise_address
 from geo.geocoding.results import GeocodeResult
@@ -108,8 +108,12 @@ class GeocodeCache:
         """Write the cache file if anything changed (atomically)."""
         if not self._dirty:
             return
-        text = json.dumps({"format": _CACHE_FORMAT, "entries": self._entries}, ensure_ascii=False)
-        _atomic_write_text(self.path, text)
+        with file_lock(self.path):  # merge with what other writers saved meanwhile
+            self._entries = {**self._load(), **self._entries}
+            text = json.dumps(
+                {"format": _CACHE_FORMAT, "entries": self._entries}, ensure_ascii=False
+            )
+            _atomic_write_text(self.path, text)
         self._dirty = 0
 
 
@@ -220,6 +224,13 @@ def add_override(
     if not normalise_address(address):
         msg = "cannot add an override for an empty address"
         raise InputFileError(msg)
+    with file_lock(path):  # concurrent re-pins take turns: none is lost
+        return _add_override_locked(path, address, lon, lat, subdistrict, note)
+
+
+def _add_override_locked(
+    path: Path, address: str, lon: float, lat: float, subdistrict: str | None, note: str
+) -> Path:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     if path.exists():
         read_overrides(path)  # refuse to rewrite a broken file: its errors are listed
