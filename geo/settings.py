@@ -62,6 +62,10 @@ DATA_FILES: tuple[str, ...] = (
     "residential/residential_addresses_2022.csv",
 )
 
+#: Let scenario files name inputs outside their own folder and the data folder
+#: (``geo --allow-outside-paths``); off by default, so a shared scenario reads only what it ships.
+allow_outside_paths: bool = False
+
 #: Folder of the scenarios: the shipped ones (baseline, plan-2025) and those a planner saves.
 scenario_folder: Path = REPO_ROOT / "scenarios"
 

@@ -10,7 +10,7 @@ import pytest
 from _builders import WALK_MPS, graph, lonlat, network, population_of, rectangle
 
 from geo import scenarios, settings
-from geo._errors import ScenarioError
+from geo._errors import GeoError, ScenarioError
 from geo.isochrones import QUAD_SEGS
 from geo.scenarios import plan2025
 
@@ -410,3 +410,18 @@ def test_saves_never_destroy_a_scenario(tmp_path):
 def test_scenario_names_are_safe_file_names(tmp_path, name, pattern):
     with pytest.raises(ScenarioError, match=pattern):
         scenarios.scenario_from_dict({"name": name, "facilities": "pack"})
+
+
+@pytest.mark.parametrize("source", ["/etc/passwd", "../outside.csv"])
+def test_paths_in_a_scenario_file_stay_inside(tmp_path, monkeypatch, source):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (tmp_path / "outside.csv").write_text("secret,columns\n1,2\n", "utf-8")
+    write(folder, "s", f'name = "s"\nfacilities = "{source}"\n')
+    with pytest.raises(ScenarioError, match="outside the scenario's folder") as info:
+        scenarios.resolve("s", folder=folder)
+    assert "secret" not in str(info.value) and "root:" not in str(info.value)
+    monkeypatch.setattr(settings, "allow_outside_paths", True)  # geo --allow-outside-paths
+    with pytest.raises(GeoError) as read:  # now the file is read, and refused as a facility list
+        scenarios.resolve("s", folder=folder)
+    assert "outside the scenario's folder" not in str(read.value)

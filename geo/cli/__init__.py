@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.data is not None:
         settings.data_folder = args.data
+    settings.allow_outside_paths = args.allow_outside_paths
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help=f"data folder (default: ${settings.DATA_ENV_VAR} or {settings.DEFAULT_DATA_FOLDER})",
     )
+    parser.add_argument(
+        "--allow-outside-paths",
+        action="store_true",
+        help="let scenario files read inputs outside their folder and the data folder",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

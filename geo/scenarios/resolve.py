@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -16,7 +17,7 @@ import pandas as pd
 import shapely
 
 from geo import boundaries, settings
-from geo._errors import ParameterError, ScenarioError
+from geo._errors import DataFolderError, ParameterError, ScenarioError
 from geo.facilities import FACILITY_TYPES, FacilityTable, load_facilities
 from geo.parameters import RunParameters
 from geo.scenarios.model import (
@@ -112,10 +113,26 @@ def _owner(chain: tuple[Scenario, ...], key: str) -> Scenario:
 
 
 def _relative(source: str, scenario: Scenario) -> str | Path:
+    """A path a scenario file names, relative to the file; it must stay inside the scenario's
+    folder or the data folder (``settings.allow_outside_paths`` lifts the rule: ``geo
+    --allow-outside-paths``), so a shared scenario cannot make the tool read arbitrary files."""
     if source == "pack" or scenario.path is None:
         return source
     path = Path(source)
-    return path if path.is_absolute() else (scenario.path.parent / path)
+    path = path if path.is_absolute() else (scenario.path.parent / path)
+    if settings.allow_outside_paths:
+        return path
+    inside = [scenario.path.parent.resolve()]
+    with contextlib.suppress(DataFolderError):
+        inside.append(settings.resolve_data_folder())
+    resolved = path.resolve()
+    if not any(resolved.is_relative_to(folder) for folder in inside):
+        msg = (
+            f"scenario {scenario.name!r}: {source!r} lies outside the scenario's folder and the "
+            "data folder; copy the file there, or allow it with `geo --allow-outside-paths`"
+        )
+        raise ScenarioError(msg)
+    return path
 
 
 #: The scenarios shipped with the product: never replaced by a save.
