@@ -251,6 +251,12 @@ def save_box(ed: geo_editor.ScenarioEditor) -> None:
                 st.error(str(exc))
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def checked_upload(name: str, data: bytes) -> facilities.FacilityTable:
+    """Validate an uploaded facility list once per content (not on every rerun)."""
+    return facilities.facilities_from_upload(name, data)
+
+
 def upload_box() -> None:
     """Check a planner's facility list: every bad row named with row, field and value."""
     with st.sidebar.expander(t("upload")):
@@ -258,7 +264,7 @@ def upload_box() -> None:
         if up is None:
             return
         try:
-            table = facilities.facilities_from_upload(up.name, up.getvalue())
+            table = checked_upload(up.name, up.getvalue())
         except GeoError as exc:
             st.error(str(exc))
             return

@@ -16,6 +16,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from geo import boundaries, coords, settings
@@ -35,6 +36,7 @@ __all__ = [
     "FACILITY_COLUMNS",
     "FACILITY_TYPES",
     "FIELD_ALIASES",
+    "MAX_FACILITY_ROWS",
     "OSM_COLUMNS",
     "PACK_FACILITY_SOURCE",
     "STATUSES",
@@ -124,6 +126,9 @@ FACILITY_TYPES: dict[str, FacilityType] = {
         ),
     )
 }
+
+#: Most rows a facility list may hold (validation takes ~0.08 s per 1,000 rows).
+MAX_FACILITY_ROWS = 100_000
 
 #: Basic-level (基层) community health facilities: the ones the 15-minute walk circle counts.
 BASIC_LEVEL_TYPES: tuple[str, ...] = ("chc", "branch", "station", "village_clinic")
@@ -286,11 +291,19 @@ def facilities_from_frame(
     if df.empty:
         msg = f"{source} holds no facility rows (only a header, or nothing)"
         raise InputFileError(msg)
+    if len(df) > MAX_FACILITY_ROWS:
+        msg = (
+            f"{source} holds {len(df):,} rows; a facility list may hold at most "
+            f"{MAX_FACILITY_ROWS:,} (a district register has hundreds): split the file"
+        )
+        raise InputFileError(msg)
     cols = match_columns(
         df.columns, FIELD_ALIASES, required=("name", "type", "lon", "lat"), source=source
     )
     sub = boundaries.subdistricts(subdistricts)
     district_m = shapely.union_all(sub.geometry.to_crs(settings.metric_crs).values).buffer(500.0)
+    shapely.prepare(district_m)  # one prepared polygon and one transformer for every row
+    bounds = tuple(float(b) for b in np.round(sub.total_bounds, 2))
     rows: list[dict[str, Any]] = []
     problems: list[RowProblem] = []
     notes: list[str] = []
@@ -305,7 +318,7 @@ def facilities_from_frame(
             continue
         rec, row_problems = _validate_row(row_no, cells, default_crs, seen_ids, sub)
         if rec is not None and not row_problems:
-            row_problems += _check_location(row_no, rec, district_m, sub)
+            row_problems += _check_location(row_no, rec, district_m, bounds)
         problems += row_problems
         if rec is None or row_problems:
             continue
@@ -408,11 +421,17 @@ def _parse_number(
     return value
 
 
+_TO_METRIC = pyproj.Transformer.from_crs(settings.wgs84_crs, settings.metric_crs, always_xy=True)
+
+
 def _check_location(
-    row_no: int, rec: dict[str, Any], district_m: shapely.Geometry, sub: gpd.GeoDataFrame
+    row_no: int,
+    rec: dict[str, Any],
+    district_m: shapely.Geometry,
+    bounds: tuple[float, ...],
 ) -> list[RowProblem]:
     lon, lat, crs = rec["lon_in"], rec["lat_in"], rec["coord_system_in"]
-    x0, y0, x1, y1 = np.round(sub.total_bounds, 2)
+    x0, y0, x1, y1 = bounds
     if x0 - 1 <= lat <= x1 + 1 and y0 - 1 <= lon <= y1 + 1:
         reason = f"looks swapped with lat={lat}: did you swap lon/lat? (Minhang lon {x0}–{x1})"
         return [RowProblem(row_no, "lon", lon, reason)]
@@ -420,8 +439,8 @@ def _check_location(
         wlon, wlat = coords.convert(lon, lat, from_crs=crs, to_crs="wgs84")
         rec["_converted_from"] = crs
         lon, lat = float(wlon), float(wlat)
-    pt = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=settings.wgs84_crs)
-    if not district_m.contains(pt.to_crs(settings.metric_crs).iloc[0]):
+    x, y = _TO_METRIC.transform(lon, lat)
+    if not shapely.contains_xy(district_m, x, y):
         reason = (
             f"({lon:.5f}, {lat:.5f}) is outside Minhang (lon {x0}–{x1}, lat {y0}–{y1}, "
             "500 m tolerance); check the coordinates and their system (WGS-84/GCJ-02/BD-09)"

@@ -212,3 +212,12 @@ def test_pack_lists_lookalike_records_and_types_the_outpatient_building(pack):
     shown = float(pair.split("both chc, ")[1].split(" m apart")[0].replace(",", ""))
     assert shown == pytest.approx(meters, abs=2.0)  # UTM 51N distance against the geodesic
     assert len(table.gdf) == 50  # nothing merged beyond the 4 same-name records
+
+
+def test_a_file_over_the_row_cap_is_refused_before_it_is_read_row_by_row(monkeypatch):
+    monkeypatch.setattr(facilities, "MAX_FACILITY_ROWS", 3)
+    frame = pd.DataFrame({"name": list("abcd"), "type": "station", "lon": "121.4", "lat": "31.1"})
+    with pytest.raises(
+        InputFileError, match=r"big.csv holds 4 rows; .* at most 3 .* split the file"
+    ):
+        facilities.facilities_from_frame(frame, source="big.csv")
