@@ -32,6 +32,7 @@ __all__ = [
     "population_from_addresses",
     "population_from_raster",
     "population_from_table",
+    "total_warning",
 ]
 
 logger = logging.getLogger(__name__)
@@ -143,9 +144,14 @@ def population_from_table(path: str | Path, *, sheet: str | int | None = None) -
         pts = pts[["address", "subdistrict_code", "geometry"]].copy()
         pts["weight"] = residents / len(pts)
         frames.append(pts)
+    off = total_warning(sum(totals.values()), source=f"population table {path.name}")
+    notes.extend([off] if off else [])
     missing = sorted(set(sub["code"]) - set(totals))
     if missing:
-        notes.append(f"no population given for {', '.join(missing)}: counted as 0")
+        notes.append(
+            f"the table covers {len(totals)} of {len(sub)} subdistricts; no population given "
+            f"for {', '.join(missing)}: counted as 0 (their coverage shares are not measured)"
+        )
     gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.wgs84_crs)
     source = (
         f"table {path.name}: {sum(totals.values()):,.0f} residents in {len(totals)} "
@@ -204,7 +210,17 @@ def population_from_raster(path: str | Path, *, band: int = 1) -> Population:
     if crs is None:
         msg = f"population raster {path.name} has no CRS; set one (e.g. EPSG:4326) before use"
         raise InputFileError(msg)
+    infinite = int(np.isinf(data).sum())
+    if infinite:
+        msg = f"population raster {path.name}: {infinite} cells are infinite; fix the raster"
+        raise InputFileError(msg)
     rows, cols = np.nonzero(np.nan_to_num(data, nan=0.0) > 0)
+    if len(rows) == 0:
+        msg = (
+            f"population raster {path.name} holds no populated cell (all zero, negative or "
+            "nodata); check the band and the nodata value"
+        )
+        raise InputFileError(msg)
     c, r = cols + 0.5, rows + 0.5  # cell centres, by the affine transform's coefficients
     xs = transform.c + c * transform.a + r * transform.b
     ys = transform.f + c * transform.d + r * transform.e
@@ -221,12 +237,44 @@ def population_from_raster(path: str | Path, *, band: int = 1) -> Population:
         f"{int((~inside).sum())} populated cells outside the district excluded "
         f"({gdf.loc[~inside, 'weight'].sum():,.0f} residents)"
     ]
+    outside_share = float(gdf.loc[~inside, "weight"].sum() / gdf["weight"].sum())
+    if not inside.any():
+        msg = (
+            f"population raster {path.name}: none of its {len(gdf):,} populated cells lies in the "
+            f"district; is its CRS ({crs}) right, and does it cover the district?"
+        )
+        raise InputFileError(msg)
+    if outside_share > 0.5:
+        notes.append(
+            f"{100 * outside_share:.0f}% of the raster's residents lie outside the district: "
+            "a wider extract, or a wrong CRS?"
+        )
     gdf = gdf[inside].reset_index(drop=True)
+    off = total_warning(float(gdf["weight"].sum()), source=f"population raster {path.name}")
+    notes.extend([off] if off else [])
     source = f"raster {path.name}: {gdf['weight'].sum():,.0f} residents in {len(gdf)} cells"
     return Population(
         gdf=gdf[["address", "weight", "subdistrict_code", "geometry"]],
         source=source,
         notes=tuple(notes),
+    )
+
+
+def total_warning(total: float, *, source: str) -> str | None:
+    """A warning (printed with every output) if a population total is far from the census
+    (< 0.5× or > 2×), saying by how much; None if it is within.
+
+    A table in 万人 (10,000s) or in households, or a raster of another district, gives figures
+    that look plausible per unit and are wrong for the district.
+    """
+    census = settings.census_population
+    ratio = total / census if census else float("nan")
+    if 0.5 <= ratio <= 2.0:
+        return None
+    hint = " — is it in 万人 (10,000s)? multiply by 10,000" if 1e-5 < ratio < 1e-3 else ""
+    return (
+        f"WARNING: {source}: {total:,.0f} residents in all, {ratio:.4g}× the census 2020 "
+        f"total {census:,}{hint}; shares are computed, but check the units and the extent"
     )
 
 

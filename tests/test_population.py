@@ -105,13 +105,35 @@ def test_raster_cells_become_weighted_points(tmp_path, pack):
     assert (cx - x, y - cy) == pytest.approx((50.0, 50.0), abs=0.01)
 
 
-def test_raster_outside_district_is_excluded_and_said(tmp_path, pack):
+def test_raster_outside_district_is_refused_and_said(tmp_path, pack):
     x, y = Transformer.from_crs(4326, 32651, always_xy=True).transform(121.0, 31.5)
     path = tmp_path / "far.tif"
     _write_raster(path, np.array([[4.0]]), x0=x, y0=y)
-    pop = population.population_from_raster(path)
-    assert pop.total == 0
-    assert pop.notes == ("1 populated cells outside the district excluded (4 residents)",)
+    with pytest.raises(InputFileError, match=r"none of its 1 populated cells lies in the district"):
+        population.population_from_raster(path)
+
+
+def test_population_far_from_the_census_is_warned_about_with_the_figure(tmp_path, pack):
+    # a table in 万人: 265.35 "residents" in all, 1e-4 of the census 2,653,489
+    table = tmp_path / "wan.csv"
+    table.write_text("街镇,常住人口\n七宝镇,265.35\n", encoding="utf-8")
+    pop = population.population_from_table(table)
+    (warning,) = [n for n in pop.notes if n.startswith("WARNING")]
+    assert "265 residents in all, 0.0001× the census 2020 total 2,653,489" in warning
+    assert "万人" in warning
+    assert population.total_warning(2_653_489, source="x") is None
+    assert population.total_warning(6_000_000, source="x") is not None  # > 2×
+
+
+def test_rasters_with_no_population_or_infinite_cells_are_refused(tmp_path, pack):
+    x, y = Transformer.from_crs(4326, 32651, always_xy=True).transform(121.35, 31.15)
+    empty, inf = tmp_path / "zero.tif", tmp_path / "inf.tif"
+    _write_raster(empty, np.array([[0.0, -1.0]]), x0=x, y0=y)
+    _write_raster(inf, np.array([[np.inf, 3.0]]), x0=x, y0=y)
+    with pytest.raises(InputFileError, match="holds no populated cell"):
+        population.population_from_raster(empty)
+    with pytest.raises(InputFileError, match="1 cells are infinite"):
+        population.population_from_raster(inf)
 
 
 def test_raster_errors(tmp_path):
