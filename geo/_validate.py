@@ -102,14 +102,23 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
     if not path.exists():
         msg = f"file not found: {path}"
         raise InputFileError(msg)
+    if not path.is_file():
+        msg = f"{path}: not a file (a directory or a device); give a .csv or .xlsx file"
+        raise InputFileError(msg)
     suffix = path.suffix.lower()
     if suffix == ".gz" and plain_suffix(path) in {".csv", ".txt", ".tsv"}:
         suffix = plain_suffix(path)  # pandas decompresses gzip by the file name
     if suffix in {".xlsx", ".xlsm", ".xls"}:
         try:
             df = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str)
-        except ValueError as exc:
-            msg = f"{path.name}: cannot read sheet {sheet!r}: {exc}"
+        except ImportError as exc:  # .xls needs xlrd, which the product does not install
+            msg = f"{path.name}: old Excel (.xls) files are not read; save it as .xlsx or CSV"
+            raise InputFileError(msg) from exc
+        except Exception as exc:  # corrupt or mislabelled workbooks raise many types
+            msg = (
+                f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}); "
+                "is it really .xlsx? save it again from Excel, or as UTF-8 CSV"
+            )
             raise InputFileError(msg) from exc
         return df.fillna("")
     if suffix not in {".csv", ".txt", ".tsv"}:
@@ -133,6 +142,9 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
             continue
         except pd.errors.EmptyDataError as exc:
             msg = f"{path.name} is empty: expected a header row and at least one data row"
+            raise InputFileError(msg) from exc
+        except pd.errors.ParserError as exc:  # an unterminated quote, a stray delimiter ...
+            msg = f"{path.name}: not a well-formed CSV table ({exc}); check quotes and commas"
             raise InputFileError(msg) from exc
     msg = f"{path.name}: cannot decode the file as UTF-8 or GB18030; save it as UTF-8 CSV"
     raise InputFileError(msg)

@@ -683,9 +683,8 @@ def facilities_from_upload(
     """Read an uploaded CSV/Excel file (its name and bytes) like :func:`read_facilities`."""
     import tempfile
 
-    suffix = Path(file_name).suffix.lower()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
+        path = Path(tmp) / (Path(file_name).name or "upload")  # messages name the planner's file
         path.write_bytes(data)
         df = read_table(path)
     if is_osm_table(df):

@@ -538,9 +538,8 @@ def geocode_upload(
 ) -> GeocodedTable:
     """:func:`geocode_table` for an uploaded CSV/Excel file (its name and bytes)."""
 
-    suffix = Path(file_name).suffix.lower()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
+        path = Path(tmp) / (Path(file_name).name or "upload")  # messages name the planner's file
         path.write_bytes(data)
         frame = read_table(path)
     return geocode_table(

@@ -130,8 +130,20 @@ def load_scenario(name_or_path: str | Path, *, folder: Path | None = None) -> Sc
         known = ", ".join(sorted(p.stem for p in path.parent.glob("*.toml"))) or "none"
         msg = f"scenario file not found: {path} (scenarios in {path.parent}: {known})"
         raise ScenarioError(msg)
+    if not path.is_file():
+        msg = f"{path}: not a scenario file (a directory or a device)"
+        raise ScenarioError(msg)
+    if path.stat().st_size > MAX_SCENARIO_BYTES:
+        msg = f"{path.name}: {path.stat().st_size:,} bytes; a scenario file is at most 5 MB"
+        raise ScenarioError(msg)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        msg = f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        raise ScenarioError(msg) from exc
+    except RecursionError as exc:
+        msg = f"{path.name}: not valid TOML: arrays or tables nested too deeply"
+        raise ScenarioError(msg) from exc
     except tomllib.TOMLDecodeError as exc:
         msg = f"{path.name}: not valid TOML: {exc}; fix the line shown"
         raise ScenarioError(msg) from exc
@@ -185,6 +197,9 @@ def scenario_from_dict(
         path=path,
     )
 
+
+#: Largest scenario file read (a scenario with thousands of sites is well under 1 MB).
+MAX_SCENARIO_BYTES = 5 * 1024 * 1024
 
 #: A scenario's name is its file name (``<name>.toml``): one rule for saving and loading.
 NAME_MAX_CHARS = 80
@@ -281,6 +296,8 @@ def _check_lonlat(entry: Mapping[str, Any], *, required: bool) -> list[str]:
     assert isinstance(lon, int | float) and isinstance(lat, int | float)  # for mypy
     if 30 < lon < 32 and 120 < lat < 123:
         return [f"`lon`={lon}, `lat`={lat}: swapped? Minhang is near lon 121.4, lat 31.1"]
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return [f"`lon`={lon}, `lat`={lat}: not WGS-84 degrees (lon −180–180, lat −90–90)"]
     return []
 
 
