@@ -6,6 +6,7 @@ A thin front end over the ``geo`` package (run with ``streamlit run app.py``): w
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from geo import GeoError, coverage, export, facilities, geocoding, maps, plan, s
 from geo import editor as geo_editor
 
 APP_DIR = Path(__file__).resolve().parent
+logger = logging.getLogger("geo.app")
 maps.install_offline_assets(APP_DIR / "static")
 
 TEXT: dict[str, dict[str, str]] = {
@@ -488,4 +490,20 @@ def main() -> None:
     downloads(choice)
 
 
-main()
+def run() -> None:
+    """The app; a planner's error is shown as its message, anything unexpected as a short notice
+    (never a traceback on the page) with the details in the server log."""
+    try:
+        main()
+    except GeoError as exc:
+        st.error(str(exc))
+    except Exception:  # the last line of defence: log everything, show nothing internal
+        logger.exception("unexpected error in the app")
+        st.error(
+            "出现意外错误，详细信息已记入服务器日志；请重试或联系管理员。 · "
+            "An unexpected error occurred; the details are in the server log. "
+            "Try again, or tell your administrator."
+        )
+
+
+run()

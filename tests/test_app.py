@@ -110,3 +110,19 @@ def test_coverage_curve_chart(at):
     assert table["n_sites"].tolist()[:3] == [0, 1, 2]
     covered = table["residents_covered"].tolist()
     assert covered == sorted(covered)  # each extra site covers at least as many residents
+
+
+def test_an_unexpected_error_is_a_short_notice_not_a_traceback(pack, monkeypatch, caplog):
+    from geo import editor
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("internal detail /secret/path")
+
+    monkeypatch.setattr(editor, "editor_view", broken)
+    app = AppTest.from_file(APP, default_timeout=180)
+    with caplog.at_level("ERROR", logger="geo.app"):
+        app.run()
+    assert not app.exception
+    assert any("An unexpected error occurred" in e.value for e in app.error)
+    assert not any("/secret/path" in e.value for e in app.error)
+    assert "internal detail /secret/path" in caplog.text  # the details go to the log
