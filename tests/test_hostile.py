@@ -177,6 +177,13 @@ ROAD_FILES = [
         b'"geometry":{"type":"LineString","coordinates":[[121.4,31.1],[121.41,31.1]]}}]}',
         "highway|class|column",
     ),
+    (
+        "nan.geojson",
+        b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"highway":'
+        b'"residential","name":"a"},"geometry":{"type":"LineString","coordinates":[[121.4,31.1],'
+        b"[NaN,31.1]]}}]}",
+        "NaN or infinite coordinates",
+    ),
     ("empty.osm", b"", "empty"),
     ("broken.osm", b"<osm><node id='1'", "OSM XML"),
     ("roads.txt", b"x", "unknown road file type"),

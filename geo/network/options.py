@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyproj
+import shapely
 
 from geo import _io, settings
 from geo._errors import InputFileError, NetworkError
@@ -292,7 +294,10 @@ def _read_lines_file(path: Path) -> gpd.GeoDataFrame:
         msg = f"{path}: the file is empty (0 bytes); expected road centre-lines"
         raise InputFileError(msg)
     try:
-        return gpd.read_file(_io.vector_source(path))
+        with warnings.catch_warnings():
+            # NaN coordinates warn while the geometry is decoded; _checked_lines refuses them
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            return gpd.read_file(_io.vector_source(path))
     except (RuntimeError, ValueError, OSError) as err:  # pyogrio's errors are RuntimeErrors
         msg = f"{path}: cannot be read as a vector layer ({type(err).__name__}: {err})"
         raise InputFileError(msg) from err
@@ -313,6 +318,15 @@ def _checked_lines(gdf: object, columns: _Columns, source: str) -> gpd.GeoDataFr
         raise InputFileError(msg)
     if len(gdf) == 0:
         msg = f"{source}: no features; expected road centre-lines"
+        raise InputFileError(msg)
+    coords, index = shapely.get_coordinates(gdf.geometry.values, return_index=True)
+    bad = np.unique(index[~np.isfinite(coords).all(axis=1)])
+    if len(bad):
+        rows = ", ".join(str(i + 1) for i in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        msg = (
+            f"{source}: {len(bad)} road line(s) have NaN or infinite coordinates (features "
+            f"{rows}); remove or fix them"
+        )
         raise InputFileError(msg)
     _check_columns(gdf, columns, source)
     ident = gdf["osmid"] if "osmid" in gdf.columns else pd.Series(range(len(gdf)), index=gdf.index)
