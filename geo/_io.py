@@ -67,6 +67,28 @@ def atomic_target(path: Path, *, overwrite: bool, backup: bool = False) -> Itera
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def staged_set(folder: Path, names: Sequence[str], *, overwrite: bool) -> Iterator[Path]:
+    """Yield a staging folder; when the block succeeds, move every file ``names`` into ``folder``.
+
+    An export set (CSV, Excel, GeoPackage) is written whole before any file is replaced, so a
+    kill while writing leaves the previous set as it was, never a new CSV beside an old
+    GeoPackage. The staging folder of an interrupted export is removed once stale.
+    """
+    folder = Path(folder)
+    refuse_existing([folder / n for n in names], overwrite=overwrite)
+    folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(folder)
+    stage = Path(tempfile.mkdtemp(prefix=".export.", suffix=".tmp", dir=folder))
+    try:
+        yield stage
+        refuse_existing([folder / n for n in names], overwrite=overwrite)
+        for name in names:
+            (stage / name).replace(folder / name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
 def _remove_stale_temps(folder: Path) -> None:
     """Remove ``.<name>.*.tmp`` folders of writes interrupted over an hour ago."""
     cutoff = time.time() - STALE_TEMP_SECONDS

@@ -45,7 +45,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from geo import settings
 from geo._errors import ExportError
-from geo._io import atomic_target, refuse_existing
+from geo._io import atomic_target, refuse_existing, staged_set
 from geo._safe import FORMULA_STARTS, spreadsheet_frame, spreadsheet_text
 from geo.coverage import DISTRICT_CODE, TABLE_COLUMNS, CoverageResult
 
@@ -643,13 +643,13 @@ def export_all(
     base = safe_stem(stem)
     csv_paths = [out_dir / f"{base}_{r.standard.name}.csv" for r in results]
     xlsx, gpkg = out_dir / f"{base}.xlsx", out_dir / f"{base}.gpkg"
-    refuse_existing([*csv_paths, xlsx, gpkg], overwrite=overwrite)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for result, csv_path in zip(results, csv_paths, strict=True):
-        export_csv(result, csv_path, overwrite=overwrite)
-    export_excel(results, xlsx, overwrite=overwrite)
-    export_geopackage(results, gpkg, subdistricts=subdistricts, overwrite=overwrite)
-    return [*csv_paths, xlsx, gpkg]
+    targets = [*csv_paths, xlsx, gpkg]
+    with staged_set(out_dir, [p.name for p in targets], overwrite=overwrite) as stage:
+        for result, csv_path in zip(results, csv_paths, strict=True):
+            export_csv(result, stage / csv_path.name)
+        export_excel(results, stage / xlsx.name)
+        export_geopackage(results, stage / gpkg.name, subdistricts=subdistricts)
+    return targets
 
 
 # --- scenario comparisons ---------------------------------------------------------------------
@@ -727,7 +727,7 @@ def export_comparison(
     meta = wb.create_sheet("metadata")
     meta.append(["key", "value"])
     for key, value in metadata_rows(cmp.metadata):
-        meta.append([key, value])
+        meta.append([key, spreadsheet_text(value)])
     with atomic_target(paths[2], overwrite=overwrite) as tmp:
         wb.save(tmp)
     with atomic_target(paths[3], overwrite=overwrite) as tmp:

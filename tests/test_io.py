@@ -78,3 +78,20 @@ def test_concurrent_geocode_caches_merge_instead_of_overwriting(tmp_path):
     b.save()  # b did not see a's entry when it was opened
     fresh = geocoding.GeocodeCache(path)
     assert fresh.get("amap", "甲路1号") is not None and fresh.get("amap", "乙路2号") is not None
+
+
+def test_an_export_set_is_replaced_whole_or_not_at_all(tmp_path):
+    for name, text in (("t.csv", "old csv"), ("t.gpkg", "old gpkg")):
+        (tmp_path / name).write_text(text)
+    with (
+        pytest.raises(RuntimeError),
+        _io.staged_set(tmp_path, ["t.csv", "t.gpkg"], overwrite=True) as stage,
+    ):
+        (stage / "t.csv").write_text("new csv")
+        raise RuntimeError("killed before the GeoPackage was written")
+    assert (tmp_path / "t.csv").read_text() == "old csv"  # no new CSV beside the old GeoPackage
+    assert not list(tmp_path.glob(".*.tmp"))
+    with _io.staged_set(tmp_path, ["t.csv", "t.gpkg"], overwrite=True) as stage:
+        (stage / "t.csv").write_text("new csv")
+        (stage / "t.gpkg").write_text("new gpkg")
+    assert [(tmp_path / n).read_text() for n in ("t.csv", "t.gpkg")] == ["new csv", "new gpkg"]
