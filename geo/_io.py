@@ -6,13 +6,17 @@ Compressed inputs (``.gz``) read like plain ones; atomic writes never clobber by
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def refuse_existing(paths: Sequence[Path], *, overwrite: bool) -> None:
@@ -114,18 +118,12 @@ def file_lock(path: Path, *, timeout_s: float = 30.0) -> Iterator[None]:
     lock = Path(path).with_name(f"{Path(path).name}.lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout_s
+    busy = f"{path}: another writer holds {lock.name}; try again"
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
-        while True:
-            try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                break
-            except FileExistsError:
-                if time.monotonic() > deadline:
-                    msg = f"{path}: another writer holds {lock.name}; try again"
-                    raise TimeoutError(msg) from None
-                time.sleep(0.05)
+        flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY
+        fd = _retry(lambda: os.open(lock, flags), FileExistsError, deadline, busy)
         try:
             yield
         finally:
@@ -133,19 +131,24 @@ def file_lock(path: Path, *, timeout_s: float = 30.0) -> Iterator[None]:
             lock.unlink(missing_ok=True)
         return
     with lock.open("a") as fh:
-        while True:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    msg = f"{path}: another writer holds {lock.name}; try again"
-                    raise TimeoutError(msg) from None
-                time.sleep(0.02)
+        flock = functools.partial(fcntl.flock, fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _retry(flock, BlockingIOError, deadline, busy)
         try:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _retry(attempt: Callable[[], T], busy: type[OSError], deadline: float, message: str) -> T:
+    """``attempt()`` until it does not raise ``busy``; TimeoutError(``message``) after
+    ``deadline`` (a ``time.monotonic()`` value)."""
+    while True:
+        try:
+            return attempt()
+        except busy:
+            if time.monotonic() > deadline:
+                raise TimeoutError(message) from None
+            time.sleep(0.02)
 
 
 def plain_suffix(path: str | Path) -> str:
