@@ -337,7 +337,7 @@ def no_data_page(folder: Path, how: str, missing: list[str]) -> None:
     )
 
 
-def headline(view: geo_editor.EditorView) -> None:
+def headline(view: geo_editor.EditorView, ed: geo_editor.ScenarioEditor) -> None:
     """District figures against the plan's."""
     district = view.table.iloc[-1]
     delta = view.deltas.iloc[-1]
@@ -366,6 +366,16 @@ def headline(view: geo_editor.EditorView) -> None:
                 view.standard.facility_types, lang=st.session_state.get("lang", "zh")
             )
         )
+    network = ed.networks.get(view.standard.mode)
+    miss = network and coverage.network_miss_note(
+        float(district["off_network_residents"]),
+        float(district["residents"]),
+        source=network.report.source,
+        max_snap_meters=ed.max_snap_meters,
+        lang=st.session_state.get("lang", "zh"),
+    )
+    if miss:  # a road file for another place: the shares above measure nothing
+        st.warning(miss)
 
 
 def handle_click(choice: dict[str, Any], clicked: dict[str, float] | None) -> None:
@@ -436,7 +446,7 @@ def main() -> None:
     ed: geo_editor.ScenarioEditor = choice["editor"]
     with st.spinner(t("computing")):
         view = geo_editor.editor_view(ed, choice["standard"])
-    headline(view)
+    headline(view, ed)
     selected = None
     if choice.get("site"):
         selected = ed.selected_isochrone(choice["standard"], choice["site"])

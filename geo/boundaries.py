@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 
 from geo import _io, settings
@@ -189,16 +190,20 @@ def assign_subdistricts(
     """
     gdf = subdistricts(gdf)
     lon_a, lat_a = np.broadcast_arrays(np.asarray(lon, float), np.asarray(lat, float))
-    pts = gpd.GeoSeries(gpd.points_from_xy(lon_a.ravel(), lat_a.ravel()), crs=settings.wgs84_crs)
-    pts_m = pts.to_crs(settings.metric_crs).values
+    x, y = _to_metric().transform(lon_a.ravel(), lat_a.ravel())
+    pts_m = shapely.points(x, y)
     polys_m = gdf.geometry.to_crs(settings.metric_crs).values
     codes = gdf["code"].to_numpy()
     out = np.full(len(pts_m), None, dtype=object)
     if len(pts_m) == 0:
         return out.reshape(lon_a.shape)
-    tree = shapely.STRtree(polys_m)
-    pi, gi = tree.query(pts_m, predicate="intersects")
-    depth = shapely.distance(pts_m[pi], shapely.boundary(polys_m[gi]))
+    # a tree of the points queried with each (prepared) unit: 4x faster than the reverse for 1M
+    gi, pi = shapely.STRtree(pts_m).query(polys_m, predicate="intersects")
+    depth = np.zeros(len(pi))
+    shared = np.bincount(pi, minlength=len(pts_m))[pi] > 1  # points inside two or more units
+    if shared.any():
+        edges = shapely.boundary(polys_m)
+        depth[shared] = shapely.distance(pts_m[pi[shared]], edges[gi[shared]])
     # order by point, then deepest first, then lowest code; keep the first per point
     order = np.lexsort((codes[gi], -depth, pi))
     pi, gi = pi[order], gi[order]
@@ -208,9 +213,15 @@ def assign_subdistricts(
     rest = np.flatnonzero(pd.isna(out) & ~shapely.is_empty(pts_m) & ~shapely.is_missing(pts_m))
     rest = rest[~np.isnan(shapely.get_x(pts_m[rest]))]
     if len(rest) and max_gap_meters > 0:
+        tree = shapely.STRtree(polys_m)
         ri, gj = tree.query_nearest(pts_m[rest], max_distance=max_gap_meters, all_matches=False)
         out[rest[ri]] = codes[gj]
     return out.reshape(lon_a.shape)
+
+
+@lru_cache(maxsize=1)
+def _to_metric() -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(settings.wgs84_crs, settings.metric_crs, always_xy=True)
 
 
 def add_subdistrict(
@@ -218,15 +229,20 @@ def add_subdistrict(
     gdf_subdistricts: gpd.GeoDataFrame | None = None,
     *,
     max_gap_meters: float = DEFAULT_MAX_GAP_METERS,
+    codes: npt.ArrayLike | None = None,
 ) -> gpd.GeoDataFrame:
-    """Add subdistrict_code, _zh, _en and boundary_status columns to the points (mutates)."""
+    """Add subdistrict_code, _zh, _en and boundary_status columns to the points (mutates).
+
+    ``codes``: the points' codes when :func:`assign_subdistricts` already gave them.
+    """
     sub = subdistricts(gdf_subdistricts)
-    pts = gdf_points.geometry.to_crs(settings.wgs84_crs)
-    codes = assign_subdistricts(
-        pts.x.to_numpy(), pts.y.to_numpy(), sub, max_gap_meters=max_gap_meters
-    )
+    if codes is None:
+        pts = gdf_points.geometry.to_crs(settings.wgs84_crs)
+        codes = assign_subdistricts(
+            pts.x.to_numpy(), pts.y.to_numpy(), sub, max_gap_meters=max_gap_meters
+        )
     lookup = sub.set_index("code")
-    code_s = pd.Series(codes, index=gdf_points.index, dtype=object)
+    code_s = pd.Series(np.asarray(codes, dtype=object), index=gdf_points.index, dtype=object)
     gdf_points["subdistrict_code"] = code_s
     gdf_points["subdistrict_zh"] = code_s.map(lookup["name_zh"])
     gdf_points["subdistrict_en"] = code_s.map(lookup["name_en"])

@@ -22,6 +22,7 @@ from scipy.spatial.distance import cdist
 
 from geo import __version__, boundaries, plan, settings
 from geo._errors import StandardError
+from geo._notes import NETWORK_MISS_SHARE, network_miss_note, no_counted_facility_note
 from geo._types import JSONValue, Metadata
 from geo.facilities import FACILITY_TYPES, FacilityTable, possible_duplicates
 from geo.isochrones import (
@@ -45,12 +46,14 @@ from geo.standards import Standard
 
 __all__ = [
     "DISTRICT_CODE",
+    "NETWORK_MISS_SHARE",
     "TABLE_COLUMNS",
     "CoverageResult",
     "CoverageSession",
     "ReachResult",
     "compute_coverage",
     "compute_reach",
+    "network_miss_note",
     "no_counted_facility_note",
     "partition_subdistricts",
     "reach_index",
@@ -381,6 +384,7 @@ def compute_coverage(
             seconds=seconds,
             part=part,
             off_network_facilities=counted.loc[rr.facility_off_network, "name"].tolist(),
+            table=table,
         ),
     )
     logger.info(
@@ -470,6 +474,7 @@ def _metadata(
     seconds: float,
     part: gpd.GeoDataFrame,
     off_network_facilities: list[str],
+    table: pd.DataFrame,
 ) -> Metadata:
     counts = all_facilities["type"].value_counts()
     meta: Metadata = {
@@ -514,44 +519,23 @@ def _metadata(
             f"{len(off_network_facilities)} counted facilities lie more than {max_snap_meters:g} m "
             f"from every road and reach nobody: {', '.join(off_network_facilities)}"
         )
+    warnings = []
     if len(counted) == 0:
-        meta["warning"] = no_counted_facility_note(standard.facility_types)
-    return meta
-
-
-def no_counted_facility_note(facility_types: tuple[str, ...], *, lang: str = "en") -> str:
-    """What a 0 % coverage means when no facility of the counted types is in the list, and the fix.
-
-    Printed next to the figure by the CLI and shown by the app (``lang``: ``"en"`` or ``"zh"``).
-    """
-    names = [
-        (FACILITY_TYPES[t].name_zh if lang == "zh" else t) if t in FACILITY_TYPES else t
-        for t in facility_types
-    ]
-    if "ambulance_substation" in facility_types:
-        if lang == "zh":
-            return (
-                "设施清单中没有急救分站，因此该标准的覆盖率为 0，并非测算结果。"
-                "补充方法：上传含“急救分站”（ambulance_substation）类型的设施清单，或在地图上"
-                "“新增站点”选择急救分站，或选择已含 5 个走廊急救分站的情景 plan-2025；也可在情景"
-                ' [parameters] 中设 ems_types = ["hospital", "emergency_department"]，'
-                "以医院和急诊部临时代替（命令行：--types hospital,emergency_department）。"
-            )
-        return (
-            "no ambulance substation in the facility list, so this coverage is 0 — not a "
-            "measurement (the OSM data holds none). Supply them: a facility list with rows of "
-            "type ambulance_substation / 急救分站 (`--facilities FILE`, a scenario's "
-            "`facilities =` or its [[add]] sites, or 'add a site' in the app), or run the "
-            "scenario plan-2025, which adds 5 corridor substations; or count hospitals as a "
-            "stand-in: `--types hospital,emergency_department` (a scenario: "
-            'ems_types = ["hospital", "emergency_department"] in [parameters]).'
+        warnings.append(no_counted_facility_note(standard.facility_types))
+    district = table.loc[table["code"] == DISTRICT_CODE].iloc[0]
+    if network is not None:
+        miss = network_miss_note(
+            float(district["off_network_residents"]),
+            float(district["residents"]),
+            source=network.report.source,
+            max_snap_meters=max_snap_meters,
         )
-    if lang == "zh":
-        return f"设施清单中没有计入类型（{'、'.join(names)}）的设施，因此覆盖率为 0，并非测算结果。"
-    return (
-        f"no facility of the counted types ({', '.join(names)}) in the list, so this coverage is "
-        "0 — not a measurement; supply a list with these types or count other types (--types)."
-    )
+        if miss:
+            meta["warning_network_extent"] = miss
+            warnings.append(miss)
+    if warnings:
+        meta["warning"] = " | ".join(warnings)
+    return meta
 
 
 # --- incremental edits ------------------------------------------------------------------------
@@ -752,6 +736,7 @@ class CoverageSession:
             seconds=time.perf_counter() - started,
             part=self.part,
             off_network_facilities=off,
+            table=table,
         )
         return CoverageResult(
             standard=self.standard,

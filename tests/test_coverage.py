@@ -102,16 +102,20 @@ def grid_network() -> Network:
     return network(graph(nodes, [(0, 1, True), (1, 2, True)], WALK_MPS), mode="walk", key="grid")
 
 
-@pytest.fixture(scope="module")
-def grid_result() -> coverage.CoverageResult:
+def grid_coverage(points: list[tuple[float, float, float, str]]) -> coverage.CoverageResult:
     return coverage.compute_coverage(
         make_standard("walk15"),
         facility_frame(GRID_FACILITIES),
-        population_of(GRID_POINTS, "hand-placed test points"),
+        population_of(points, "hand-placed test points"),
         network=grid_network(),
         subdistricts=GRID_SUBDISTRICTS,
         buffer_meters=BUFFER,
     )
+
+
+@pytest.fixture(scope="module")
+def grid_result() -> coverage.CoverageResult:
+    return grid_coverage(GRID_POINTS)
 
 
 def test_cap_is_half_a_buffered_point():
@@ -559,3 +563,19 @@ def test_a_site_far_from_every_road_is_reported_off_network_not_an_error(grid_re
     pd.testing.assert_frame_equal(session.table(), before)
     # the session still agrees with a full recomputation
     pd.testing.assert_frame_equal(session.table(), grid_result.table)
+
+
+def test_a_network_that_mostly_misses_the_residents_is_warned_about_with_the_figure(grid_result):
+    """Six of the seven grid points moved 2 km north, far beyond the 300 m snap distance:
+    13,500 of 14,500 residents (93.1 %) are off network, above the 50 % threshold."""
+    moved = [(x, y + (2000.0 if i else 0.0), w, c) for i, (x, y, w, c) in enumerate(GRID_POINTS)]
+    result = grid_coverage(moved)
+    note = result.metadata["warning_network_extent"]
+    assert "hand-built test graph mostly misses the district" in note
+    assert "93.1% of residents (13,500 of 14,500) lie more than 300 m" in note
+    assert note in (result.warning or "")
+    assert "warning_network_extent" not in grid_result.metadata  # 500 of 14,500 off: 3.4 %
+    assert grid_result.warning is None
+    zh = coverage.network_miss_note(13500, 14500, source="x", max_snap_meters=300, lang="zh")
+    assert zh is not None and "93.1%" in zh
+    assert coverage.network_miss_note(7250, 14500, source="x", max_snap_meters=300) is None

@@ -221,3 +221,78 @@ def test_a_file_over_the_row_cap_is_refused_before_it_is_read_row_by_row(monkeyp
         InputFileError, match=r"big.csv holds 4 rows; .* at most 3 .* split the file"
     ):
         facilities.facilities_from_frame(frame, source="big.csv")
+
+
+def test_a_declared_subdistrict_that_differs_from_the_location_is_noted_and_location_wins(
+    tmp_path, pack
+):
+    # A2 says 七宝镇 but (121.37, 31.13) lies in 莘庄镇 (test_reads_chinese_headers)
+    text = HEADER_ZH + GOOD_ZH[0] + "\n" + GOOD_ZH[1].replace("莘庄镇", "七宝镇")
+    table = facilities.read_facilities(_write(tmp_path, text))
+    assert list(table.gdf["subdistrict_zh"]) == ["七宝镇", "莘庄镇"]
+    (note,) = table.notes
+    assert note.startswith("1 row(s) declare a subdistrict other than")
+    assert "row 3 新站: declared 七宝镇, located in 莘庄镇" in note
+
+
+def test_many_rows_are_checked_column_wise_with_the_same_verdicts_as_one_by_one(pack):
+    """2,000 rows, every 5th GCJ-02 and every 7th broken in a different way: the rejected rows,
+    their fields, and each converted point equal what the scalar converter gives row by row."""
+    n = 2000
+    rows = []
+    expected_bad: dict[int, str] = {}
+    for i in range(n):
+        lon, lat = 121.36 + (i % 40) * 0.001, 31.10 + (i // 40) * 0.0004
+        row = {"id": f"F{i}", "name": f"站{i}", "type": "服务站", "lon": f"{lon}", "lat": f"{lat}"}
+        row["crs"] = "gcj02" if i % 5 == 0 else "wgs84"
+        if i % 7 == 3:
+            kind = (i // 7) % 4
+            if kind == 0:
+                row["type"] = "spaceport"
+                expected_bad[i + 2] = "type"
+            elif kind == 1:
+                row["lat"] = "north"
+                expected_bad[i + 2] = "lat"
+            elif kind == 2:
+                row["lon"], row["lat"] = row["lat"], row["lon"]
+                expected_bad[i + 2] = "lon"
+            else:
+                row["id"] = "F0"
+                expected_bad[i + 2] = "id"
+        rows.append(row)
+    table = facilities.facilities_from_frame(pd.DataFrame(rows), source="many.csv", strict=False)
+    assert {p.row: p.field for p in table.problems} == expected_bad
+    assert [p.row for p in table.problems] == sorted(p.row for p in table.problems)
+    kept = table.gdf.set_index("id")
+    assert len(kept) == n - len(expected_bad)
+    gcj = [r for i, r in enumerate(rows) if i % 5 == 0 and i + 2 not in expected_bad]
+    assert table.converted == {"gcj02": len(gcj)}
+    for r in gcj[:50]:
+        lon, lat = coords.convert(
+            float(r["lon"]), float(r["lat"]), from_crs="gcj02", to_crs="wgs84"
+        )
+        assert kept.loc[r["id"], "lon"] == pytest.approx(lon, abs=1e-9)
+        assert kept.loc[r["id"], "lat"] == pytest.approx(lat, abs=1e-9)
+
+
+def test_gb18030_files_with_short_or_rare_names_are_not_taken_for_big5(tmp_path, pack):
+    """Two-character names and rare name characters in GB18030 read as they are."""
+    rows = (
+        "浦锦站,服务站,121.50,31.06\n颛桥站,服务站,121.41,31.06\n旻昊喆堃站,服务站,121.40,31.11\n"
+    )
+    path = _write(tmp_path, "名称,类型,经度,纬度\n" + rows, encoding="gb18030")
+    names = facilities.read_facilities(path).gdf["name"].tolist()
+    assert names == ["浦锦站", "颛桥站", "旻昊喆堃站"]
+
+
+def test_a_list_mostly_outside_the_district_carries_a_warning_with_the_share(tmp_path, pack):
+    text = "name,type,lon,lat\na,station,121.40,31.11\nb,station,116.40,39.90\nc,x,1,2\n"
+    table = facilities.read_facilities(_write(tmp_path, text), strict=False)
+    assert len(table.gdf) == 1
+    # row 4 is refused for its type, not its place: 1 of 3 rows outside, no warning
+    assert not any("lie outside the district" in n for n in table.notes)
+    text = (
+        "name,type,lon,lat\na,station,121.40,31.11\nb,station,116.40,39.90\nc,station,116.4,39.8\n"
+    )
+    table = facilities.read_facilities(_write(tmp_path, text), strict=False)
+    assert table.notes[0].startswith("WARNING: 2 of 3 rows of f.csv (66.7%) lie outside")

@@ -4,6 +4,7 @@ what is wrong, never a raw traceback) and changes or loses no file."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -49,10 +50,18 @@ FACILITY_FILES = [
         b"name,type,lon,lat,subdistrict\na,station,121.4,31.1,Atlantis\n",
         "unknown subdistrict",
     ),
+    ("big5.csv", "名稱,類型,經度,緯度\n醫院,醫院,121.4,31.1\n".encode("big5"), "looks like Big5"),
     (
-        "big5.csv",
-        "名稱,類型,經度,緯度\n醫院,醫院,121.4,31.1\n".encode("big5"),
-        "column|header|decode",
+        "big5_names.csv",
+        (HEADER + "七寶社區衛生服務中心,chc,121.35,31.15\n").encode("big5"),
+        "looks like Big5",
+    ),
+    (
+        "mostly_elsewhere.csv",
+        (
+            HEADER + "a,station,121.40,31.11\nb,station,116.40,39.90\nc,station,116.41,39.91\n"
+        ).encode(),
+        r"2 of 3 rows .* \(66\.7%\) lie outside the district",
     ),
     ("binary.csv", bytes(range(256)) * 4, "column|decode|header"),
     ("fake.xlsx", b"this is not a workbook", "xlsx|Excel|read"),
@@ -86,6 +95,9 @@ def test_a_directory_or_a_missing_file_is_named(tmp_path, pack):
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(GeoError, match=r"dir\.csv"):
         facilities.read_facilities(tmp_path / "dir.csv")
+    os.mkfifo(tmp_path / "pipe.csv")  # reading a FIFO would block forever
+    with pytest.raises(GeoError, match=r"pipe\.csv: not a file"):
+        facilities.read_facilities(tmp_path / "pipe.csv")
 
 
 # --- scenario files -------------------------------------------------------------------------
