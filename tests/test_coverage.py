@@ -570,7 +570,7 @@ def test_a_network_that_mostly_misses_the_residents_is_warned_about_with_the_fig
     13,500 of 14,500 residents (93.1 %) are off network, above the 50 % threshold."""
     moved = [(x, y + (2000.0 if i else 0.0), w, c) for i, (x, y, w, c) in enumerate(GRID_POINTS)]
     result = grid_coverage(moved)
-    note = result.metadata["warning_network_extent"]
+    note = str(result.metadata["warning_network_extent"])
     assert "hand-built test graph mostly misses the district" in note
     assert "93.1% of residents (13,500 of 14,500) lie more than 300 m" in note
     assert note in (result.warning or "")
