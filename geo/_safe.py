@@ -11,7 +11,13 @@ import html
 
 import pandas as pd
 
-__all__ = ["FORMULA_STARTS", "html_text", "spreadsheet_frame", "spreadsheet_text"]
+__all__ = [
+    "FORMULA_STARTS",
+    "html_text",
+    "spreadsheet_frame",
+    "spreadsheet_text",
+    "unquote_spreadsheet_text",
+]
 
 #: A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice, WPS.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -43,6 +49,17 @@ def spreadsheet_text(value: object) -> object:
     # a bare CR inside a cell is not quoted by CSV writers and starts a new row in Excel
     text = value.replace("\r\n", "\n").replace("\r", "\n")
     return "'" + text if value.startswith(FORMULA_STARTS) else text
+
+
+def unquote_spreadsheet_text(value: object) -> object:
+    """Undo :func:`spreadsheet_text` on a cell read back from a file the product wrote.
+
+    >>> unquote_spreadsheet_text("'=1+1"), unquote_spreadsheet_text("'quoted")
+    ('=1+1', "'quoted")
+    """
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
 
 
 def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -576,6 +576,23 @@ def test_override_always_wins_and_is_kept(tmp_path, toy, cache_folder):
     assert result.table.loc[0, "lon"] == 121.5 and result.overrides_used == 1
 
 
+def test_the_override_file_holds_no_formula_and_reads_back_the_same(tmp_path):
+    """An address or note starting with = is written as text ('=…) for Excel and read back as
+    typed; coordinates stay numbers, and full-width coordinates already in the file survive."""
+    path = tmp_path / "overrides.csv"
+    path.write_text("address,lon,lat\n建设路9号,１２１.４,31.1\n", encoding="utf-8")
+    geocoding.add_override(path, '=HYPERLINK("http://x","建设路1号")', 121.41, 31.12, note="+1 ok")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert raw["address"].tolist() == ["建设路9号", '\'=HYPERLINK("http://x","建设路1号")']
+    assert raw["note"].tolist() == ["", "'+1 ok"]
+    assert raw["lon"].tolist() == ["121.4", "121.41"]
+    overrides = geocoding.read_overrides(path)
+    (pinned,) = [r for r in overrides.values() if r.note]
+    assert pinned.address == '=HYPERLINK("http://x","建设路1号")' and pinned.note == "+1 ok"
+    geocoding.add_override(path, "建设路9号", 121.42, 31.13)  # a re-pin keeps the other row
+    assert len(geocoding.read_overrides(path)) == 2
+
+
 def test_bad_override_file_lists_every_bad_row(tmp_path):
     path = tmp_path / "o.csv"
     path.write_text("address,lon,lat\n建设路1号,abc,31.1\n建设路2号,31.1,121.4\n", encoding="utf-8")

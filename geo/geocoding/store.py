@@ -19,6 +19,7 @@ import pandas as pd
 from geo import settings
 from geo._errors import InputFileError, RowProblem
 from geo._io import atomic_target, file_lock
+from geo._safe import spreadsheet_frame, unquote_spreadsheet_text
 from geo._validate import match_columns, parse_float, raise_if_problems, read_table
 from geo.geocoding.parse import normalise_address
 from geo.geocoding.results import GeocodeResult
@@ -134,6 +135,11 @@ def _override_key(address: object, subdistrict: object) -> tuple[str, str]:
     return normalise_address(address), normalise_address(subdistrict)
 
 
+def _read_override_table(path: Path) -> pd.DataFrame:
+    """The override file's cells as text, with the product's own formula guard (') removed."""
+    return read_table(path).map(unquote_spreadsheet_text)
+
+
 def read_overrides(path: str | Path) -> dict[tuple[str, str], GeocodeResult]:
     """Read a manual-override file: columns address, lon, lat (WGS-84), optional subdistrict, note.
 
@@ -149,7 +155,7 @@ def read_overrides(path: str | Path) -> dict[tuple[str, str], GeocodeResult]:
         If the file cannot be read, lacks columns, or has bad coordinates (every bad row listed).
     """
     path = Path(path)
-    df = read_table(path)
+    df = _read_override_table(path)
     cols = match_columns(
         df.columns, FIELD_ALIASES, required=("address", "lon", "lat"), source=path.name
     )
@@ -234,7 +240,7 @@ def _add_override_locked(
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     if path.exists():
         read_overrides(path)  # refuse to rewrite a broken file: its errors are listed
-        df = read_table(path)
+        df = _read_override_table(path)
         cols = match_columns(
             df.columns, FIELD_ALIASES, required=("address", "lon", "lat"), source=path.name
         )
@@ -255,12 +261,15 @@ def _add_override_locked(
     rows[_override_key(address, subdistrict or "")] = {
         "address": address,
         "subdistrict": subdistrict or "",
-        "lon": f"{float(lon):.7f}",
-        "lat": f"{float(lat):.7f}",
+        "lon": round(float(lon), 7),
+        "lat": round(float(lat), 7),
         "note": note,
     }
     frame = pd.DataFrame(
         list(rows.values()), columns=["address", "subdistrict", "lon", "lat", "note"]
     )
-    _atomic_write_text(path, frame.to_csv(index=False), encoding="utf-8-sig")
+    for axis in ("lon", "lat"):  # numbers, never text a spreadsheet might quote
+        frame[axis] = [parse_float(v) if isinstance(v, str) else v for v in frame[axis]]
+    # the planner opens this file in Excel: an address or note starting with = stays text
+    _atomic_write_text(path, spreadsheet_frame(frame).to_csv(index=False), encoding="utf-8-sig")
     return path
