@@ -11,6 +11,7 @@ import pandas as pd
 
 from geo._errors import InputFileError, RowError, RowProblem
 from geo._io import plain_suffix
+from geo._safe import unquote_spreadsheet_text
 
 #: Accepted spellings of coordinate systems (lower-cased, spaces/hyphens/underscores removed).
 COORD_SYSTEM_ALIASES: dict[str, str] = {
@@ -109,7 +110,18 @@ def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
             "is it really .xlsx? save it again from Excel, or as UTF-8 CSV"
         )
         raise InputFileError(msg) from exc
-    return df.fillna("")
+    return _unguarded(df.fillna(""))
+
+
+def _unguarded(df: pd.DataFrame) -> pd.DataFrame:
+    """Cells the product wrote formula-safe ('=…) read back as typed (geo._safe)."""
+    for column in df.columns:
+        cells = df[column]
+        if cells.dtype != object and not pd.api.types.is_string_dtype(cells):
+            continue
+        if cells.astype(str).str.startswith("'").any():
+            df[column] = cells.map(unquote_spreadsheet_text)
+    return df
 
 
 def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
@@ -137,13 +149,15 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
         if encoding == "gb18030":
             _refuse_big5(path)
         try:
-            return pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                sep=sep,
-                encoding=encoding,
-                skip_blank_lines=False,  # keep row numbers equal to the spreadsheet's
+            return _unguarded(
+                pd.read_csv(
+                    path,
+                    dtype=str,
+                    keep_default_na=False,
+                    sep=sep,
+                    encoding=encoding,
+                    skip_blank_lines=False,  # keep row numbers equal to the spreadsheet's
+                )
             )
         except UnicodeDecodeError:
             continue

@@ -196,6 +196,7 @@ def _result_items(result: CoverageResult) -> list[tuple[str, Any]]:
     std = result.standard
     definition = {
         "name": std.name,
+        "standin": std.standin,
         "label_en": std.label_en,
         "label_zh": std.label_zh,
         "mode": std.mode,
@@ -233,7 +234,7 @@ def _check_results(results: Sequence[CoverageResult]) -> list[CoverageResult]:
         raise ExportError(msg)
     seen: set[str] = set()
     for result in results:
-        name = result.standard.name
+        name = result.standard.key
         if not _STANDARD_NAME.fullmatch(name) or name == METADATA_NAME:
             msg = (
                 f"standard name {name!r} cannot name a sheet or layer: expected 1-31 letters, "
@@ -256,7 +257,7 @@ def _table(result: CoverageResult) -> pd.DataFrame:
     missing = [c for c in TABLE_COLUMNS if c not in table.columns]
     if missing:
         msg = (
-            f"coverage table of {result.standard.name!r} lacks columns {missing}; "
+            f"coverage table of {result.standard.key!r} lacks columns {missing}; "
             f"expected {list(TABLE_COLUMNS)} and n_<type> columns"
         )
         raise ExportError(msg)
@@ -296,7 +297,7 @@ def export_csv(result: CoverageResult, path: Path, *, overwrite: bool = False) -
     table = _table(result)
     rows = [(key, _render(value)) for key, value in _result_items(result)]
     _write_frame_csv(table, rows, path, overwrite=overwrite)
-    logger.info("wrote %s (%s: %d rows)", path, result.standard.name, len(table))
+    logger.info("wrote %s (%s: %d rows)", path, result.standard.key, len(table))
     return path
 
 
@@ -310,9 +311,10 @@ def _one_line(text: str) -> str:
 def export_excel(results: Sequence[CoverageResult], path: Path, *, overwrite: bool = False) -> Path:
     """Write an Excel workbook: one sheet per standard plus a ``metadata`` sheet.
 
-    A standard's sheet (named ``standard.name``) has a title row (name, ``label_en`` /
-    ``label_zh``), a sources row (population and network source), then the table with a bold
-    header, the district row in bold, panes frozen below the header and right of ``name_zh``.
+    A standard's sheet (named ``standard.key``: ``<name>``, or ``<name>_standin`` for a stand-in)
+    has a title row (name, ``label_en`` / ``label_zh``), a sources row (population and network
+    source), then the table with a bold header, the district row in bold, panes frozen below the
+    header and right of ``name_zh``.
     Numbers stay numbers: shares are formatted ``0.00%``, km² ``0.00``, residents and facility
     counts ``#,##0``; missing values are empty cells.
 
@@ -342,7 +344,7 @@ def export_excel(results: Sequence[CoverageResult], path: Path, *, overwrite: bo
     if wb.active is not None:
         wb.remove(wb.active)
     for result in results:
-        _standard_sheet(wb.create_sheet(result.standard.name), result)
+        _standard_sheet(wb.create_sheet(result.standard.key), result)
     _metadata_sheet(wb.create_sheet(METADATA_NAME), results)
     with atomic_target(path, overwrite=overwrite) as tmp:
         wb.save(tmp)
@@ -394,9 +396,9 @@ def _metadata_sheet(ws: Worksheet, results: Sequence[CoverageResult]) -> None:
         for key, value in _result_items(result):
             if key not in values:  # a key only this standard has goes after its neighbour
                 order.insert(0 if previous is None else order.index(previous) + 1, key)
-            values.setdefault(key, {})[result.standard.name] = value
+            values.setdefault(key, {})[result.standard.key] = value
             previous = key
-    names = [r.standard.name for r in results]
+    names = [r.standard.key for r in results]
     for j, name in enumerate(["key", *names], start=1):
         ws.cell(1, j, name).font = Font(bold=True)
     widths = [_text_width("key"), *(_text_width(n) for n in names)]
@@ -530,18 +532,14 @@ def _geopackage_layers(
         raise ExportError(msg)
     layers: dict[str, pd.DataFrame] = {}
     for result in results:
-        std = result.standard.name
+        std = result.standard.key
         layers[f"subdistricts_{std}"] = _join_stats(polygons, result)
         for part in ("isochrones", "covered", "blind_spots"):
             gdf = _wgs84(getattr(result, part), f"{std} {part}")
             layers[f"{part}_{std}"] = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     layers["facilities"] = _all_facilities(results)
     layers[METADATA_NAME] = pd.DataFrame(
-        [
-            (key, _render(value), r.standard.name)
-            for r in results
-            for key, value in _result_items(r)
-        ],
+        [(key, _render(value), r.standard.key) for r in results for key, value in _result_items(r)],
         columns=["key", "value", "standard"],
     )
     return layers
@@ -555,7 +553,7 @@ def _join_stats(polygons: gpd.GeoDataFrame, result: CoverageResult) -> gpd.GeoDa
     missing = sorted(set(table["code"]) - set(polygons["code"]))
     if missing:
         msg = (
-            f"{result.standard.name}: table codes {missing} have no subdistrict polygon; "
+            f"{result.standard.key}: table codes {missing} have no subdistrict polygon; "
             "pass the subdistricts the coverage was computed on"
         )
         raise ExportError(msg)
@@ -565,7 +563,7 @@ def _join_stats(polygons: gpd.GeoDataFrame, result: CoverageResult) -> gpd.GeoDa
 
 def _all_facilities(results: Sequence[CoverageResult]) -> gpd.GeoDataFrame:
     frames = [
-        _wgs84(r.facilities, f"{r.standard.name} facilities")
+        _wgs84(r.facilities, f"{r.standard.key} facilities")
         for r in results
         if not r.facilities.empty
     ]
@@ -641,7 +639,7 @@ def export_all(
     results = _check_results(results)
     out_dir = Path(out_dir)
     base = safe_stem(stem)
-    csv_paths = [out_dir / f"{base}_{r.standard.name}.csv" for r in results]
+    csv_paths = [out_dir / f"{base}_{r.standard.key}.csv" for r in results]
     xlsx, gpkg = out_dir / f"{base}.xlsx", out_dir / f"{base}.gpkg"
     targets = [*csv_paths, xlsx, gpkg]
     with staged_set(out_dir, [p.name for p in targets], overwrite=overwrite) as stage:
@@ -762,7 +760,7 @@ def export_bytes(
     import tempfile
 
     standards = results[:1] if fmt == "csv" else results
-    name = f"{safe_stem(stem)}_{'-'.join(r.standard.name for r in standards)}.{fmt}"
+    name = f"{safe_stem(stem)}_{'-'.join(r.standard.key for r in standards)}.{fmt}"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         if fmt == "csv":

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 POPULATION_ALIASES: dict[str, tuple[str, ...]] = {
     "subdistrict": ("街镇", "街道", "街道/镇", "名称", "name", "unit", "code", "代码"),
     "population": ("人口", "常住人口", "人口数", "residents", "pop"),
+    "committee": ("居委会", "村委会", "居村委", "居委", "居（村）委会", "neighbourhood", "village"),
 }
 
 
@@ -115,8 +116,9 @@ def population_from_addresses(
 def population_from_table(path: str | Path, *, sheet: str | int | None = None) -> Population:
     """Subdistrict totals from a planner's table, spread evenly over residential points per unit.
 
-    The table needs a subdistrict column (code, Chinese or English name) and a population column.
-    A unit with residents but no residential point gets one point at its representative point.
+    The table needs a subdistrict column (code, Chinese or English name) and a population column;
+    with a 居委会/村委会 column its rows are committees, summed per 街镇. A unit with residents but
+    no residential point gets one point at its representative point.
     """
     path = Path(path)
     df = read_table(path, sheet=sheet)
@@ -157,6 +159,10 @@ def population_from_table(path: str | Path, *, sheet: str | int | None = None) -
         f"table {path.name}: {sum(totals.values()):,.0f} residents in {len(totals)} "
         "subdistricts, spread over residential addresses"
     )
+    if "committee" in cols:
+        source += (
+            f" ({len(df)} 居委会/村委会 rows summed per 街镇; committee boundaries are not used)"
+        )
     return Population(
         gdf=gdf[["address", "weight", "subdistrict_code", "geometry"]],
         source=source,
@@ -167,15 +173,21 @@ def population_from_table(path: str | Path, *, sheet: str | int | None = None) -
 def _parse_totals(
     df: pd.DataFrame, cols: dict[str, str], sub: gpd.GeoDataFrame
 ) -> tuple[dict[str, float], list[RowProblem]]:
+    """Residents per subdistrict code. With a 居委会/村委会 column, rows are committees and are
+    summed per 街镇 (a committee listed twice in one 街镇 is a problem)."""
     totals: dict[str, float] = {}
     problems: list[RowProblem] = []
+    seen: dict[tuple[str, str], int] = {}
+    valid = "; ".join(f"{r.code} {r.name_zh} ({r.name_en})" for r in sub.itertuples())
     for i, raw in enumerate(df.to_dict("records")):
         row_no = i + 2
         name, value = str(raw[cols["subdistrict"]]).strip(), raw[cols["population"]]
+        committee = str(raw[cols["committee"]]).strip() if "committee" in cols else ""
         try:
             code = str(boundaries.find_subdistrict(name, sub)["code"])
-        except UnknownSubdistrictError as exc:
-            problems.append(RowProblem(row_no, "subdistrict", name, str(exc)))
+        except UnknownSubdistrictError:
+            reason = f"unknown subdistrict; valid units are: {valid}"
+            problems.append(RowProblem(row_no, "subdistrict", name, reason))
             continue
         try:
             residents = parse_float(value)
@@ -184,10 +196,13 @@ def _parse_totals(
         if residents is None or residents < 0:
             problems.append(RowProblem(row_no, "population", value, "must be a number ≥ 0"))
             continue
-        if code in totals:
-            problems.append(RowProblem(row_no, "subdistrict", name, "listed twice"))
+        key = (code, committee)
+        if key in seen:
+            field, shown = ("committee", committee) if committee else ("subdistrict", name)
+            problems.append(RowProblem(row_no, field, shown, f"listed twice (row {seen[key]})"))
             continue
-        totals[code] = residents
+        seen[key] = row_no
+        totals[code] = totals.get(code, 0.0) + residents
     return totals, problems
 
 

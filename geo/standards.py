@@ -26,12 +26,21 @@ from geo.facilities import FACILITY_TYPES
 from geo.parameters import DEFAULTS, STANDARD_NAMES, check_number
 
 __all__ = [
+    "EMS_STANDARDS",
+    "EMS_STANDIN_TYPES",
     "Cost",
     "Mode",
     "Standard",
     "make_standard",
     "with_types",
 ]
+
+#: The standards an ambulance substation serves.
+EMS_STANDARDS = ("ems_distance", "ems_time", "straight_line")
+
+#: What the planner may count in place of ambulance substations when the list has none: a
+#: stand-in, labelled so on every figure and file (``…_ems_time_standin.csv``).
+EMS_STANDIN_TYPES = ("hospital", "emergency_department")
 
 Mode = Literal["walk", "drive", "none"]
 Cost = Literal["time_s", "length_m", "euclidean_m"]
@@ -57,6 +66,16 @@ class Standard:
     def straight_line(self) -> bool:
         """True for the straight-line radius, which is not a network reach."""
         return self.cost == "euclidean_m"
+
+    @property
+    def standin(self) -> bool:
+        """True for an EMS standard that counts no ambulance substation (a stand-in)."""
+        return self.name in EMS_STANDARDS and "ambulance_substation" not in self.facility_types
+
+    @property
+    def key(self) -> str:
+        """The name in file, sheet and layer names: ``<name>_standin`` for a stand-in."""
+        return f"{self.name}_standin" if self.standin else self.name
 
     def describe(self) -> str:
         """One line a planner reads: what is measured, on what, against which limit."""
@@ -89,6 +108,25 @@ def make_standard(
         Facility type codes that count (defaults: ``DEFAULTS.walk_types`` for walk15,
         ``DEFAULTS.ems_types`` for the EMS standards).
     """
+    return _labelled(
+        _build_standard(
+            name,
+            minutes=minutes,
+            km=km,
+            dispatch_delay_minutes=dispatch_delay_minutes,
+            facility_types=facility_types,
+        )
+    )
+
+
+def _build_standard(
+    name: str,
+    *,
+    minutes: float | None = None,
+    km: float | None = None,
+    dispatch_delay_minutes: float | None = None,
+    facility_types: tuple[str, ...] | None = None,
+) -> Standard:
     types = facility_types
     if types is not None:
         unknown = [t for t in types if t not in FACILITY_TYPES]
@@ -157,5 +195,17 @@ def make_standard(
 
 
 def with_types(standard: Standard, facility_types: tuple[str, ...]) -> Standard:
-    """A copy of ``standard`` counting other facility types."""
-    return replace(standard, facility_types=tuple(facility_types))
+    """A copy of ``standard`` counting other facility types (labelled if it becomes a stand-in)."""
+    return _labelled(replace(standard, facility_types=tuple(facility_types)))
+
+
+def _labelled(standard: Standard) -> Standard:
+    """An EMS stand-in says so in both labels; a real one has no such words."""
+    en = standard.label_en.split(" — STAND-IN")[0]
+    zh = standard.label_zh.split("（替代：")[0]
+    if standard.standin:
+        names = ", ".join(standard.facility_types)
+        en += f" — STAND-IN: {names} counted, not ambulance substations"
+        zh_names = "、".join(FACILITY_TYPES[t].name_zh for t in standard.facility_types)
+        zh += f"（替代：以{zh_names}代替急救分站）"
+    return replace(standard, label_en=en, label_zh=zh)

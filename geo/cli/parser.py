@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from geo import __version__, settings
+from geo.cli.data import register_data_commands
 from geo.cli.explore import (
     _cmd_compare,
     _cmd_coverage,
@@ -245,4 +246,5 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_geocode)
 
+    register_data_commands(sub)
     return parser

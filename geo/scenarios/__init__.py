@@ -39,6 +39,7 @@ load → save → load round trip gives an identical scenario and git diffs stay
 
 from __future__ import annotations
 
+from geo.scenarios.create import DATA_SUBFOLDER, create_scenario, data_file_names
 from geo.scenarios.model import (
     ADD_KEYS,
     MOVE_KEYS,
@@ -81,6 +82,7 @@ from geo.scenarios.run import (
 
 __all__ = [
     "ADD_KEYS",
+    "DATA_SUBFOLDER",
     "MOVE_KEYS",
     "PLACED_BY",
     "PLAN_2025_DESCRIPTION",
@@ -96,6 +98,8 @@ __all__ = [
     "build_plan_2025",
     "compare",
     "comparison_json",
+    "create_scenario",
+    "data_file_names",
     "geocode_offline",
     "list_scenarios",
     "load_scenario",

@@ -38,7 +38,17 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-TOP_KEYS = ("name", "description", "base", "facilities", "parameters", "add", "move", "remove")
+TOP_KEYS = (
+    "name",
+    "description",
+    "base",
+    "facilities",
+    "sha256",
+    "parameters",
+    "add",
+    "move",
+    "remove",
+)
 
 ADD_KEYS = ("id", "name", "type", "lon", "lat", "address", "status", "by", "method", "note")
 
@@ -84,6 +94,8 @@ class Scenario:
     parameters: tuple[tuple[str, ParameterValue], ...] = ()
     edits: tuple[Edit, ...] = ()
     path: Path | None = field(default=None, compare=False)
+    #: (path as the file names it, SHA-256) of the data files the scenario was created with
+    sha256: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, JSONValue]:
         """The scenario as plain data, keys in the file's fixed order."""
@@ -92,6 +104,8 @@ class Scenario:
             out["base"] = self.base
         if self.facilities is not None:
             out["facilities"] = self.facilities
+        if self.sha256:
+            out["sha256"] = dict(self.sha256)
         if self.parameters:
             out["parameters"] = {k: v for k, v in sorted(self.parameters)}
         for kind, keys in (("add", ADD_KEYS), ("move", MOVE_KEYS), ("remove", REMOVE_KEYS)):
@@ -172,6 +186,12 @@ def scenario_from_dict(
         problems.append("`parameters` must be a table ([parameters])")
         params = {}
     problems += _check_parameters(params)
+    sha256 = data.get("sha256", {})
+    if not isinstance(sha256, dict) or not all(
+        isinstance(v, str) and len(v) == 64 for v in sha256.values()
+    ):
+        problems.append("`sha256` must be a table of file = 64-hex-digit checksum")
+        sha256 = {}
     edits: list[Edit] = []
     for kind, keys in (("add", ADD_KEYS), ("move", MOVE_KEYS), ("remove", REMOVE_KEYS)):
         entries = data.get(kind, [])
@@ -195,6 +215,7 @@ def scenario_from_dict(
         parameters=tuple(sorted((k, _freeze(v)) for k, v in params.items())),
         edits=tuple(edits),
         path=path,
+        sha256=tuple(sorted((str(k), str(v)) for k, v in sha256.items())),
     )
 
 

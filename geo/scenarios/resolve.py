@@ -75,6 +75,7 @@ def resolve(
     root = chain[0]
     assert root.facilities is not None  # guaranteed by validation
     table = facilities or load_facilities(_relative(root.facilities, root))
+    changed = _changed_files(chain)
     gdf = table.gdf.copy()
     params: dict[str, Any] = {}
     changes = {"added": 0, "moved": 0, "removed": 0}
@@ -100,9 +101,26 @@ def resolve(
         raise ScenarioError(msg) from exc
     note = f"scenario {scenario.name}: {changes['added']} added, {changes['moved']} moved, "
     note += f"{changes['removed']} removed after {root.name}"
-    fac = replace(table, gdf=gdf.reset_index(drop=True), notes=(*table.notes, note))
+    fac = replace(table, gdf=gdf.reset_index(drop=True), notes=(*changed, *table.notes, note))
     digest = hashlib.sha256("\n".join(s.to_toml() for s in chain).encode("utf-8")).hexdigest()
     return ResolvedScenario(scenario, chain, fac, run_params, digest, changes)
+
+
+def _changed_files(chain: tuple[Scenario, ...]) -> list[str]:
+    """Warnings for data files that changed since their scenario recorded their SHA-256."""
+    out = []
+    for sc in chain:
+        for name, digest in sc.sha256:
+            path = Path(_relative(name, sc))
+            now = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+            if now != digest:
+                out.append(
+                    f"WARNING: {name} of scenario {sc.name!r} changed since it was created "
+                    f"(SHA-256 recorded {digest[:12]}…, now {now[:12]}…): figures differ from "
+                    "the scenario's first run"
+                )
+                logger.warning(out[-1])
+    return out
 
 
 def _owner(chain: tuple[Scenario, ...], key: str) -> Scenario:
