@@ -7,13 +7,27 @@ A thin front end over the ``geo`` package (run with ``streamlit run app.py``): w
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import GeoError, coverage, export, facilities, geocoding, maps, plan, scenarios, settings
+from geo import (
+    GeoError,
+    coverage,
+    export,
+    facilities,
+    geocoding,
+    maps,
+    plan,
+    population,
+    register,
+    scenarios,
+    settings,
+    standards,
+)
 from geo import editor as geo_editor
 
 APP_DIR = Path(__file__).resolve().parent
@@ -71,6 +85,32 @@ TEXT: dict[str, dict[str, str]] = {
         "suggest_help": "walk15: Table 2's 32 sites; EMS: 5 substations on the corridors. "
         "Proposals are added as planned sites you can move, remove or undo.",
         "suggesting": "Placing sites (exact MCLP, PuLP/CBC)…",
+        "standin": "Count hospitals and emergency departments as stand-ins for ambulance "
+        "substations",
+        "standin_help": "A stand-in, not the plan's standard: labelled STAND-IN on every figure "
+        "and named …_standin in every file.",
+        "standin_hint": "In this app: tick the stand-in box under 'Standard' in the sidebar, or "
+        "start a scenario from a register that lists the substations (above the map).",
+        "my_data": "Start a scenario from my data (register, population)",
+        "template": "Register template (Excel)",
+        "register": "Facility register (CSV/Excel): names, types, addresses and/or lon/lat",
+        "register_crs": "Coordinate system of its lon/lat",
+        "crs_names": "WGS-84 (GPS)|GCJ-02 (AMap 高德, Tencent 腾讯)|BD-09 (Baidu 百度)",
+        "valid": "valid facilities",
+        "rejected": "rows rejected",
+        "placed": "placed from their address",
+        "review": "to review",
+        "rejected_rows": "Rejected rows (row numbers as in the spreadsheet; header = row 1)",
+        "geocoded_rows": "Rows placed from their address (match level, review flag)",
+        "population_file": "Population (optional): residents by 街镇, or by 居委会 with a 街镇 "
+        "column (CSV/Excel), or a GeoTIFF",
+        "combine": "How does the register meet the shipped (OpenStreetMap) facilities?",
+        "combine_modes": "Replace them: my register is the whole list|Add to them|Per type",
+        "replace_types": "Types where my register replaces the shipped facilities (others: added)",
+        "new_name": "Name of the new scenario",
+        "create": "Create the scenario",
+        "created": "Created",
+        "notes": "Notes",
     },
     "zh": {
         "title": "闵行区医疗卫生设施覆盖规划",
@@ -122,6 +162,30 @@ TEXT: dict[str, dict[str, str]] = {
         "suggest_help": "步行15分钟：表2的32个站点；急救：沿三纵四横5个分站。"
         "建议站点作为规划站点加入，可移动、删除或撤销。",
         "suggesting": "正在选址（精确最大覆盖模型，PuLP/CBC）……",
+        "standin": "以医院和急诊部临时代替急救分站计算",
+        "standin_help": "这是替代口径，并非规划标准：所有数字标注“替代”，所有文件名带 _standin。",
+        "standin_hint": "在本应用中：勾选侧栏“标准”下方的替代选项，"
+        "或在地图上方用列有急救分站的设施清单新建情景。",
+        "my_data": "用我的数据新建情景（设施清单、人口）",
+        "template": "设施清单模板（Excel）",
+        "register": "设施清单（CSV/Excel）：名称、类型、地址和/或经纬度",
+        "register_crs": "经纬度的坐标系",
+        "crs_names": "WGS-84（GPS）|GCJ-02（高德、腾讯）|BD-09（百度）",
+        "valid": "个有效设施",
+        "rejected": "行被拒绝",
+        "placed": "行按地址定位",
+        "review": "行待核查",
+        "rejected_rows": "被拒绝的行（行号同电子表格，表头为第1行）",
+        "geocoded_rows": "按地址定位的行（匹配级别、待核查标记）",
+        "population_file": "人口（可选）：按街镇的常住人口，"
+        "或按居委会并含街镇列（CSV/Excel），或 GeoTIFF",
+        "combine": "设施清单与内置（OpenStreetMap）设施如何合并？",
+        "combine_modes": "替换：我的清单即全部设施|追加到内置设施|按类型选择",
+        "replace_types": "由我的清单替换内置设施的类型（其余类型为追加）",
+        "new_name": "新情景名称",
+        "create": "新建情景",
+        "created": "已新建",
+        "notes": "说明",
     },
 }
 
@@ -160,7 +224,9 @@ def sidebar() -> dict[str, Any]:
         "语言 / Language", ["中文", "English"], horizontal=True, key="lang_choice"
     )
     st.session_state["lang"] = "zh" if lang == "中文" else "en"
-    names = scenarios.list_scenarios()
+    names = scenarios.list_scenarios(scenarios.prepare_scenario_folder())
+    if "switch_to" in st.session_state:  # a scenario just created from the planner's data
+        st.session_state["scenario"] = st.session_state.pop("switch_to")
     name = st.sidebar.selectbox(t("scenario"), names, key="scenario")
     ed = get_editor(name)
     lang_now = st.session_state["lang"]
@@ -170,6 +236,12 @@ def sidebar() -> dict[str, Any]:
         key="standard",
         format_func=lambda s: f"{s} — {label_of(ed.standards[s], lang_now)}",
     )
+    if std in standards.EMS_STANDARDS:
+        standin = st.sidebar.checkbox(
+            t("standin"), value=ed.standin, key=f"standin_{name}", help=t("standin_help")
+        )
+        if standin != ed.standin:
+            ed.set_standin(standin)
     basemap_labels = t("basemaps").split("|")
     basemap = BASEMAP_KEYS[
         basemap_labels.index(st.sidebar.radio(t("basemap"), basemap_labels, key="basemap"))
@@ -203,7 +275,7 @@ def sidebar() -> dict[str, Any]:
             st.sidebar.selectbox(
                 t("site"),
                 options,
-                key=f"site_{mode}",
+                key=f"site_{mode}_{lang_now}",  # labels follow the language
                 format_func=lambda i: labels.get(i, placeholder),
             )
             or None
@@ -317,6 +389,134 @@ def regeocode() -> None:
         st.session_state["error"] = str(exc)
 
 
+CRS_KEYS = ("wgs84", "gcj02", "bd09")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def checked_register(name: str, data: bytes, crs: str) -> register.RegisterCheck:
+    """Check (and geocode) an uploaded register once per content and coordinate system."""
+    return register.check_register(name, data, coords_system=crs)
+
+
+@st.cache_data(show_spinner=False)
+def template_bytes() -> bytes:
+    """The register template (.xlsx) as bytes, written once per server."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return register.write_template(Path(tmp) / "template.xlsx").read_bytes()
+
+
+def my_data_box() -> None:
+    """Upload a register (and population) → rows checked → geocoded → combined → new scenario."""
+    with st.expander(t("my_data"), expanded="register_upload_open" in st.session_state):
+        st.download_button(
+            t("template"),
+            template_bytes(),
+            file_name="设施清单模板-facility-register-template.xlsx",
+            mime="application/vnd.ms-excel",
+            key="dl_template",
+        )
+        left, right = st.columns([3, 2])
+        up = left.file_uploader(t("register"), type=["csv", "xlsx"], key="register_upload")
+        crs_labels = t("crs_names").split("|")
+        crs = CRS_KEYS[crs_labels.index(right.radio(t("register_crs"), crs_labels, key="reg_crs"))]
+        if up is None:
+            st.session_state.pop("register_upload_open", None)
+            return
+        st.session_state["register_upload_open"] = True
+        try:
+            check = checked_register(up.name, up.getvalue(), crs)
+        except GeoError as exc:
+            st.error(str(exc))
+            return
+        register_report(check)
+        pop = st.file_uploader(
+            t("population_file"), type=["csv", "xlsx", "tif", "tiff"], key="population_upload"
+        )
+        population_file = checked_population(pop.name, pop.getvalue()) if pop else None
+        if pop is not None and population_file is None:
+            return
+        modes = combine_choice(check)
+        name = st.text_input(t("new_name"), value=Path(up.name).stem, key="new_scenario_name")
+        if st.button(t("create"), key="create_scenario", disabled=check.table.gdf.empty):
+            create_from(check, modes, name, population_file)
+
+
+def register_report(check: register.RegisterCheck) -> None:
+    """Counts, rejected rows and geocoded rows, in the main area's full width."""
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(t("valid"), len(check.table.gdf))
+    c2.metric(t("rejected"), len({p.row for p in check.table.problems}))
+    c3.metric(t("placed"), len(check.geocoded))
+    c4.metric(t("review"), int(check.geocoded["review"].sum()) if len(check.geocoded) else 0)
+    if check.table.problems:
+        st.markdown(f"**{t('rejected_rows')}**")
+        st.dataframe(check.problems_frame(), hide_index=True, key="register_problems")
+    if len(check.geocoded):
+        st.markdown(f"**{t('geocoded_rows')}**")
+        st.dataframe(check.geocoded, hide_index=True, key="register_geocoded")
+    if check.table.notes:
+        st.caption(f"{t('notes')}: " + " · ".join(check.table.notes))
+
+
+def checked_population(name: str, data: bytes) -> tuple[str, bytes] | None:
+    """Load an uploaded population file once to check it; show its source and notes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / (Path(name).name or "population")
+        path.write_bytes(data)
+        try:
+            pop = population.load_population(path)
+        except GeoError as exc:
+            st.error(str(exc))
+            return None
+    st.caption(" · ".join([pop.source, *pop.notes]))
+    return name, data
+
+
+def combine_choice(check: register.RegisterCheck) -> str | dict[str, str]:
+    """Replace or add, globally or per facility type."""
+    labels = t("combine_modes").split("|")
+    choice = labels.index(st.radio(t("combine"), labels, key="combine_mode", horizontal=True))
+    if choice < 2:
+        return register.COMBINE_MODES[choice]
+    present = sorted(set(check.table.gdf["type"]))
+    types = st.multiselect(
+        t("replace_types"),
+        list(facilities.FACILITY_TYPES),
+        default=present,
+        key="replace_types",
+        format_func=lambda c: (
+            facilities.FACILITY_TYPES[c].name_zh
+            if st.session_state.get("lang", "zh") == "zh"
+            else facilities.FACILITY_TYPES[c].name_en
+        ),
+    )
+    return {c: ("replace" if c in types else "add") for c in facilities.FACILITY_TYPES}
+
+
+def create_from(
+    check: register.RegisterCheck,
+    modes: str | dict[str, str],
+    name: str,
+    population_file: tuple[str, bytes] | None,
+) -> None:
+    """Create the scenario (files beside it, with their SHA-256) and switch the app to it."""
+    try:
+        combined = register.combine(check.table, modes=modes)
+        mode_text = modes if isinstance(modes, str) else "per type"
+        path = scenarios.create_scenario(
+            name,
+            combined,
+            description=f"From the register {check.file_name} ({mode_text}): {check.summary()}",
+            population=population_file,
+        )
+    except GeoError as exc:
+        st.error(str(exc))
+        return
+    st.success(f"{t('created')}: {path.name}")
+    st.session_state["switch_to"] = name
+    st.rerun()
+
+
 def no_data_page(folder: Path, how: str, missing: list[str]) -> None:
     """A short bilingual page, not a traceback, when the data folder is missing or incomplete."""
     st.title("闵行区医疗卫生设施覆盖规划 · Minhang coverage planner")
@@ -365,6 +565,8 @@ def headline(view: geo_editor.EditorView, ed: geo_editor.ScenarioEditor) -> None
             coverage.no_counted_facility_note(
                 view.standard.facility_types, lang=st.session_state.get("lang", "zh")
             )
+            + "\n\n"
+            + t("standin_hint")
         )
     network = ed.networks.get(view.standard.mode)
     miss = network and coverage.network_miss_note(
@@ -443,6 +645,7 @@ def main() -> None:
     st.title(t("title"))
     if "error" in st.session_state:
         st.error(st.session_state.pop("error"))
+    my_data_box()
     ed: geo_editor.ScenarioEditor = choice["editor"]
     with st.spinner(t("computing")):
         view = geo_editor.editor_view(ed, choice["standard"])

@@ -27,7 +27,8 @@ from geo.network import Network
 from geo.parameters import DEFAULTS
 from geo.population import Population
 from geo.scenarios import Edit, ResolvedScenario, Scenario
-from geo.standards import Standard
+from geo.scenarios.model import ParameterValue
+from geo.standards import EMS_STANDARDS, EMS_STANDIN_TYPES, Standard, with_types
 
 __all__ = [
     "Change",
@@ -74,6 +75,7 @@ class ScenarioEditor:
         self.population = population
         self.networks = dict(networks)
         self.standards = {s.name: s for s in standards}
+        self._own_types = {s.name: s.facility_types for s in standards}
         self.buffer_meters = buffer_meters
         self.max_snap_meters = max_snap_meters
         self._rows: dict[str, dict[str, Any]] = {
@@ -111,6 +113,23 @@ class ScenarioEditor:
                 max_snap_meters=self.max_snap_meters,
             )
         return self._sessions[standard]
+
+    @property
+    def standin(self) -> bool:
+        """True if the EMS standards count hospitals/EDs in place of ambulance substations."""
+        return any(s.standin for s in self.standards.values())
+
+    def set_standin(self, on: bool) -> None:
+        """Count :data:`~geo.standards.EMS_STANDIN_TYPES` for the EMS standards (``on``), or the
+        scenario's own types; the changed standards are recomputed on next use, edits kept."""
+        for name, std in list(self.standards.items()):
+            if name not in EMS_STANDARDS:
+                continue
+            types = EMS_STANDIN_TYPES if on else self._own_types[name]
+            if std.facility_types != types:
+                self.standards[name] = with_types(std, types)
+                self._sessions.pop(name, None)
+                self._refs.pop(name, None)
 
     def reference_facilities(self) -> tuple[gpd.GeoDataFrame, str]:
         """What changes are measured against: the base scenario's sites if there is a base,
@@ -364,7 +383,17 @@ class ScenarioEditor:
             edits.append(Edit("add", tuple(fields)))
         order = {"add": 0, "move": 1, "remove": 2}
         edits.sort(key=lambda e: order[e.kind])
-        return Scenario(name=name, description=description, base=self.name, edits=tuple(edits))
+        params: tuple[tuple[str, ParameterValue], ...] = ()
+        ems = [s for s in self.standards.values() if s.name in EMS_STANDARDS]
+        if ems and ems[0].facility_types != self._own_types[ems[0].name]:
+            params = (("ems_types", ems[0].facility_types),)  # the stand-in travels with it
+        return Scenario(
+            name=name,
+            description=description,
+            base=self.name,
+            edits=tuple(edits),
+            parameters=params,
+        )
 
 
 @dataclass(frozen=True)

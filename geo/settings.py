@@ -66,8 +66,15 @@ DATA_FILES: tuple[str, ...] = (
 #: (``geo --allow-outside-paths``); off by default, so a shared scenario reads only what it ships.
 allow_outside_paths: bool = False
 
-#: Folder of the scenarios: the shipped ones (baseline, plan-2025) and those a planner saves.
-scenario_folder: Path = REPO_ROOT / "scenarios"
+#: The shipped scenarios (baseline, plan-2025), in the repository.
+SHIPPED_SCENARIO_FOLDER: Path = REPO_ROOT / "scenarios"
+
+#: Environment variable that moves the scenario folder (a shared server, tests); the shipped
+#: scenarios are copied into it when missing (``scenarios.prepare_scenario_folder``).
+SCENARIO_ENV_VAR = "GEO_SCENARIO_DIR"
+
+#: Folder of the scenarios: the shipped ones and those a planner saves or creates.
+scenario_folder: Path = Path(os.environ.get(SCENARIO_ENV_VAR) or SHIPPED_SCENARIO_FOLDER)
 
 #: Where built networks, geocoding results and overrides are kept (``$GEO_CACHE_DIR`` wins).
 cache_folder: Path = REPO_ROOT / ".cache"

@@ -40,7 +40,13 @@ def app_url(pack, tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     for built in settings.resolve_cache_folder().glob("network-*"):  # the run's networks only
         (cache / built.name).symlink_to(built)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GEO_CACHE_DIR": str(cache)}
+    scenario_dir = tmp_path_factory.mktemp("scenarios")  # saves never touch the repository
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "GEO_CACHE_DIR": str(cache),
+        "GEO_SCENARIO_DIR": str(scenario_dir),
+    }
     with log.open("w") as fh:
         proc = subprocess.Popen(
             [
@@ -189,4 +195,90 @@ def test_geocode_a_list_and_re_pin_a_flagged_address(app_url, browser, tmp_path)
     box = _settled_box(leaflet)
     leaflet.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.6})
     page.wait_for_selector("text=2 addresses placed; 0 to review", timeout=60_000)
+    page.close()
+
+
+REGISTER_POINTS = [
+    (121.4551, 31.065),
+    (121.4009, 31.1307),
+    (121.4225, 31.0288),
+    (121.3994, 31.0695),
+    (121.4384, 31.0601),
+    (121.3739, 31.0207),
+    (121.466, 31.0509),
+    (121.3723, 31.1396),
+    (121.3646, 31.05),
+    (121.4353, 31.0502),
+    (121.3881, 31.0679),
+    (121.3805, 31.0393),
+    (121.4936, 31.063),
+    (121.4344, 31.0801),
+    (121.4139, 31.0491),
+    (121.4105, 31.0561),
+    (121.4139, 31.0953),
+    (121.3822, 31.0679),
+    (121.3935, 31.1295),
+    (121.3644, 31.1703),
+    (121.3856, 31.1247),
+    (121.4746, 31.0888),
+    (121.3711, 31.1238),
+    (121.4621, 31.0474),
+]  # each at least ~1 km inside the district, so a GCJ-02 shift (~500 m) stays inside
+REGISTER_ADDRESSES = ["漕宝路1500号", "七莘路100号", "虹梅南路2000号", "莘松路500号"]
+
+
+def register_csv(path: Path) -> Path:
+    """30 rows: 24 with lon/lat (every 3rd in GCJ-02), 4 with only an address, 2 bad rows."""
+    types = ["社区卫生服务站", "社区卫生服务中心", "村卫生室", "急救分站"]
+    lines = ["编号,名称,类型,地址,经度,纬度,坐标系"]
+    for i, (lon, lat) in enumerate(REGISTER_POINTS):
+        crs = "gcj02" if i % 3 == 0 else "wgs84"
+        lines.append(f"R{i + 1},登记站{i + 1},{types[i % 4]},,{lon},{lat},{crs}")
+    for j, address in enumerate(REGISTER_ADDRESSES):
+        lines.append(f"A{j + 1},地址站{j + 1},社区卫生服务站,{address},,,")
+    lines.append("B1,坏行一,药店,,121.40,31.10,")  # unknown type
+    lines.append("B2,坏行二,社区卫生服务站,,116.40,39.90,")  # Beijing
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_start_a_scenario_from_my_register_and_find_it_after_a_reload(app_url, browser, tmp_path):
+    """Upload 30 rows (2 bad), fix nothing, create a scenario from the 28 good rows (replace),
+    see the headline change, reload the page and find the scenario again."""
+    reg = register_csv(tmp_path / "my-register.csv")
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(app_url, timeout=60_000)
+    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    assert _metric(page, "Facilities counted") == "17"
+    page.get_by_text("Start a scenario from my data").click()
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Facility register")
+    uploader.locator('input[type="file"]').set_input_files(str(reg))
+    page.wait_for_selector("text=Rejected rows", timeout=120_000)
+    assert _metric(page, "valid facilities") == "28"
+    assert _metric(page, "rows rejected") == "2"
+    assert _metric(page, "placed from their address") == "4"
+    page.screenshot(path=str(tmp_path / "register_checked.png"), full_page=True)
+    name = page.get_by_label("Name of the new scenario")
+    name.fill("my-register")
+    name.press("Enter")
+    page.get_by_role("button", name="Create the scenario").click()
+    # replace: 28 facilities, 22 basic-level (10 stations, 6 centres, 6 village clinics)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+               .some(e => e.innerText.trim() === '22')""",
+        timeout=180_000,
+    )
+    assert _metric(page, "Facilities counted") == "22"
+    page.screenshot(path=str(tmp_path / "register_scenario.png"), full_page=True)
+    page.reload()
+    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="情景").click()
+    page.get_by_role("option", name="my-register", exact=True).click()
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+               .some(e => e.innerText.trim() === '22')""",
+        timeout=180_000,
+    )
     page.close()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from geo.cli.output import _print_json, _progress
 
 __all__ = ["register_data_commands"]
 
 
-def register_data_commands(sub: Any) -> None:
+def register_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``geo scenario new`` and ``geo template`` to the subcommands."""
     p = sub.add_parser("scenario", help="create a scenario from your own register (and population)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")

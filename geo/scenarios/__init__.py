@@ -63,6 +63,7 @@ from geo.scenarios.resolve import (
     SHIPPED_SCENARIOS,
     ResolvedScenario,
     geocode_offline,
+    prepare_scenario_folder,
     resolve,
     save_scenario_as,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "list_scenarios",
     "load_scenario",
     "population_hash",
+    "prepare_scenario_folder",
     "resolve",
     "run_scenario",
     "save_scenario",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import settings
-from geo._errors import InputFileError, ScenarioError
+from geo._errors import GeoError, ScenarioError
 from geo._io import atomic_target
 from geo._safe import spreadsheet_frame
 from geo.population import load_population
@@ -100,18 +101,14 @@ def create_scenario(
         msg = f"scenario {name!r}: no valid facility to store (every row was rejected)"
         raise ScenarioError(msg)
     pop_name, pop_bytes = _population_bytes(population)
+    if pop_name is not None and pop_bytes is not None:
+        _check_population(pop_name, pop_bytes)  # before anything is written
     suffix = Path(pop_name).suffix.lower() if pop_name else None
     fac_rel, pop_rel = data_file_names(name, suffix)
-    checksums = {fac_rel: _write(folder / fac_rel, _facility_csv(facilities), overwrite)}
+    files = {fac_rel: _facility_csv(facilities)}
     params: list[tuple[str, str | tuple[str, ...]]] = []
     if pop_rel is not None and pop_bytes is not None:
-        checksums[pop_rel] = _write(folder / pop_rel, pop_bytes, overwrite)
-        try:
-            load_population(folder / pop_rel)
-        except InputFileError as exc:
-            (folder / pop_rel).unlink()
-            msg = f"population file {pop_name}: {exc}"
-            raise ScenarioError(msg) from exc
+        files[pop_rel] = pop_bytes
         params.append(("population", pop_rel))
     if standards:
         params.append(("standards", tuple(standards)))
@@ -120,11 +117,35 @@ def create_scenario(
         description=description,
         facilities=fac_rel,
         parameters=tuple(sorted(params)),
-        sha256=tuple(sorted(checksums.items())),
+        sha256=tuple(
+            sorted((rel, hashlib.sha256(data).hexdigest()) for rel, data in files.items())
+        ),
     )
-    path = save_scenario_as(scenario, folder=folder, overwrite=overwrite)
+    written: list[Path] = []
+    try:
+        for rel, data in files.items():
+            existed = (folder / rel).exists()
+            _write(folder / rel, data, overwrite)
+            written += [] if existed else [folder / rel]
+        path = save_scenario_as(scenario, folder=folder, overwrite=overwrite)
+    except BaseException:
+        for new_file in written:  # a scenario is created whole or not at all
+            new_file.unlink(missing_ok=True)
+        raise
     logger.info("created scenario %s (%d facilities) in %s", name, len(facilities), path)
     return path
+
+
+def _check_population(name: str, data: bytes) -> None:
+    """Load a population file under the planner's file name; a clear error if it does not."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name
+        path.write_bytes(data)
+        try:
+            load_population(path)
+        except GeoError as exc:  # unreadable, unknown units, bad numbers
+            msg = f"population file {Path(name).name}: {exc}"
+            raise ScenarioError(msg) from exc
 
 
 def _population_bytes(
@@ -175,7 +196,6 @@ def _facility_csv(gdf: gpd.GeoDataFrame) -> bytes:
     return text.encode("utf-8-sig")
 
 
-def _write(path: Path, data: bytes, overwrite: bool) -> str:
+def _write(path: Path, data: bytes, overwrite: bool) -> None:
     with atomic_target(path, overwrite=overwrite, backup=True) as tmp:
         tmp.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import logging
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "SHIPPED_SCENARIOS",
     "ResolvedScenario",
     "geocode_offline",
+    "prepare_scenario_folder",
     "resolve",
     "save_scenario_as",
 ]
@@ -155,6 +157,19 @@ def _relative(source: str, scenario: Scenario) -> str | Path:
 
 #: The scenarios shipped with the product: never replaced by a save.
 SHIPPED_SCENARIOS: tuple[str, ...] = ("baseline", "plan-2025")
+
+
+def prepare_scenario_folder(folder: Path | None = None) -> Path:
+    """Create the scenario folder and copy the shipped scenarios into it when missing (a folder
+    moved with ``$GEO_SCENARIO_DIR``); returns the folder."""
+    folder = Path(folder) if folder is not None else settings.scenario_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in SHIPPED_SCENARIOS:
+        target = folder / f"{name}.toml"
+        source = settings.SHIPPED_SCENARIO_FOLDER / f"{name}.toml"
+        if not target.exists() and source.exists() and source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
+    return folder
 
 
 def save_scenario_as(
