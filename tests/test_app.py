@@ -62,7 +62,9 @@ def test_no_data_folder_shows_a_bilingual_page(make, tmp_path, monkeypatch):
 
 def test_remove_undo_and_edit_history(at):
     at.radio(key="mode").set_value("删除站点").run()
-    at.selectbox(key="site_remove_zh").set_value("way/1195595581").run()  # 七宝卫生服务中心, a centre
+    at.selectbox(key="site_remove_zh").set_value(
+        "way/1195595581"
+    ).run()  # 七宝卫生服务中心, a centre
     at.button(key="remove_button").click().run()
     assert metric(at, "计入设施数") == "16"
     assert any("remove 七宝卫生服务中心" in c.value for c in at.caption)
