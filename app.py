@@ -7,10 +7,12 @@ A thin front end over the ``geo`` package (run with ``streamlit run app.py``): w
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -73,6 +75,20 @@ TEXT: dict[str, dict[str, str]] = {
         "ok_rows": "valid facilities",
         "description": "Description",
         "show_reach": "— select a site to show its reach —",
+        "pick_site": "— choose a site (type to search) —",
+        "h_standard": "Standard",
+        "h_network": "Street network",
+        "h_nodes": "junctions",
+        "h_repairs": "repair connectors",
+        "h_islands": "isolated fragments dropped",
+        "h_straight": "none — a straight-line radius, not a network reach",
+        "h_population": "Residents",
+        "h_facilities": "Facilities",
+        "h_type": "type",
+        "h_here": "in this scenario",
+        "h_official": "official count 2020",
+        "h_parameters": "Parameters",
+        "pick_first": "Choose the site to move in the sidebar first, then click its new place.",
         "geocode": "Geocode an address list (CSV/Excel)",
         "geocoded": "addresses placed",
         "to_review": "to review",
@@ -150,6 +166,20 @@ TEXT: dict[str, dict[str, str]] = {
         "ok_rows": "个有效设施",
         "description": "说明",
         "show_reach": "— 选择站点以显示其可达范围 —",
+        "pick_site": "— 选择站点（可输入搜索）—",
+        "h_standard": "标准",
+        "h_network": "路网",
+        "h_nodes": "个路口",
+        "h_repairs": "处修复连接",
+        "h_islands": "个孤立路段已剔除",
+        "h_straight": "无——直线半径，并非路网可达",
+        "h_population": "人口",
+        "h_facilities": "设施",
+        "h_type": "类型",
+        "h_here": "本情景",
+        "h_official": "2020年官方数量",
+        "h_parameters": "参数",
+        "pick_first": "请先在侧栏选择要移动的站点，再在地图上点击新位置。",
         "geocode": "地址解析（CSV/Excel 地址清单）",
         "geocoded": "个地址已定位",
         "to_review": "个待核查",
@@ -267,28 +297,17 @@ def sidebar() -> dict[str, Any]:
             ),
         )
     if mode in ("inspect", "move", "remove"):
-        sites = ed.facilities()
-        labels = {str(r.id): f"{r.name} ({r.type})" for r in sites.itertuples()}
-        options = ([""] if mode == "inspect" else []) + list(labels)
-        placeholder = t("show_reach")
-        choice["site"] = (
-            st.sidebar.selectbox(
-                t("site"),
-                options,
-                key=f"site_{mode}_{lang_now}",  # labels follow the language
-                format_func=lambda i: labels.get(i, placeholder),
-            )
-            or None
-        )
-        if mode == "remove" and st.sidebar.button(t("removed"), key="remove_button"):
+        choice["site"] = site_choice(ed, mode, lang_now)
+        if mode == "remove" and st.sidebar.button(
+            t("removed"), key="remove_button", disabled=choice["site"] is None
+        ):
             act(lambda: ed.remove_site(choice["site"]))
+            st.session_state["done"] = f"{t('removed')}: {ed.history[-1].describe()} — {t('undo')}?"
     if st.sidebar.button(t("suggest"), key="suggest", help=t("suggest_help")):
         with st.spinner(t("suggesting")):
             act(lambda: ed.suggest(std))
     if st.sidebar.button(t("undo"), key="undo"):
         act(lambda: ed.undo() or st.sidebar.info(t("nothing")))
-    for change in reversed(ed.history[-5:]):
-        st.sidebar.caption(change.describe())
     if mode == "repin":
         flagged = st.session_state["geocoded"].flagged() if "geocoded" in st.session_state else []
         if flagged:
@@ -300,6 +319,30 @@ def sidebar() -> dict[str, Any]:
     upload_box()
     geocode_box()
     return choice
+
+
+def site_choice(ed: geo_editor.ScenarioEditor, mode: str, lang: str) -> str | None:
+    """A searchable list of the sites, centres first (type order), nothing preselected."""
+    sites = ed.facilities()
+    order = {code: i for i, code in enumerate(facilities.FACILITY_TYPES)}
+    sites = sites.assign(_order=sites["type"].map(order)).sort_values(["_order", "name"])
+    type_names = {
+        code: (ft.name_zh if lang == "zh" else ft.name_en)
+        for code, ft in facilities.FACILITY_TYPES.items()
+    }
+    labels = {
+        str(i): f"{n} ({type_names.get(ty, ty)})"
+        for i, n, ty in zip(sites["id"], sites["name"], sites["type"], strict=True)
+    }
+    picked: str | None = st.sidebar.selectbox(
+        t("site"),
+        list(labels),
+        index=None,
+        placeholder=t("show_reach") if mode == "inspect" else t("pick_site"),
+        key=f"site_{mode}_{lang}",  # labels follow the language
+        format_func=lambda i: labels.get(i, i),
+    )
+    return picked
 
 
 def act(fn: Any) -> None:
@@ -559,7 +602,7 @@ def headline(view: geo_editor.EditorView, ed: geo_editor.ScenarioEditor) -> None
     else:
         target = f"≤ {plan.EMS_SERVICE_RADIUS_KM} km, ≤ {plan.EMS_RESPONSE_MINUTES:g} min"
     c4.markdown(f"**{t('plan')}**  \n{target}")
-    st.caption(f"{t('changes')} {view.reference}")
+    st.caption(f"{t('changes')} {local_text(view.reference)}")
     if int(district["facilities"]) == 0:  # 0 % is no measurement: say why and how to fix it
         st.warning(
             coverage.no_counted_facility_note(
@@ -589,10 +632,10 @@ def handle_click(choice: dict[str, Any], clicked: dict[str, float] | None) -> No
     ed: geo_editor.ScenarioEditor = choice["editor"]
     if choice["mode"] == "add":
         act(lambda: ed.add_site(lon, lat, facility_type=choice["type"]))
-        st.rerun()
-    elif choice["mode"] == "move":
+    elif choice["mode"] == "move" and choice.get("site"):
         act(lambda: ed.move_site(choice["site"], lon, lat))
-        st.rerun()
+    elif choice["mode"] == "move":
+        st.session_state["error"] = t("pick_first")
     elif choice["mode"] == "repin" and choice.get("repin"):
         address, sub = choice["repin"]
         act(
@@ -606,7 +649,7 @@ def handle_click(choice: dict[str, Any], clicked: dict[str, float] | None) -> No
             )
         )
         regeocode()
-        st.rerun()
+        st.rerun()  # the whole page: the sidebar's review count changes too
 
 
 def downloads(choice: dict[str, Any]) -> None:
@@ -635,36 +678,46 @@ def downloads(choice: dict[str, Any]) -> None:
                 st.download_button(f"⬇ {name}", data, file_name=name, mime=mime, key=f"dl_{fmt}")
 
 
-def main() -> None:
-    st.set_page_config(page_title="闵行区医疗卫生设施覆盖规划 · Minhang coverage", layout="wide")
-    folder, how, missing = settings.check_data_folder()
-    if missing:
-        no_data_page(folder, how, missing)
-        st.stop()
-    choice = sidebar()
-    st.title(t("title"))
+MAP_KEY = "map"
+
+
+@st.fragment
+def live_view(choice: dict[str, Any]) -> None:
+    """Headline, map and table: a click on the map re-runs only this part.
+
+    The click is turned into an edit first (the component's value arrives in the session state
+    before the re-run), then the figures and only the changed map layers are sent; the map
+    itself is not rebuilt, so the planner's centre and zoom stay.
+    """
+    guarded(_live_view, choice)
+
+
+def _live_view(choice: dict[str, Any]) -> None:
+    ed: geo_editor.ScenarioEditor = choice["editor"]
+    handle_click(choice, (st.session_state.get(MAP_KEY) or {}).get("last_clicked"))
     if "error" in st.session_state:
         st.error(st.session_state.pop("error"))
-    my_data_box()
-    ed: geo_editor.ScenarioEditor = choice["editor"]
-    with st.spinner(t("computing")):
-        view = geo_editor.editor_view(ed, choice["standard"])
+    view = geo_editor.editor_view(ed, choice["standard"])
     headline(view, ed)
+    for change in reversed(ed.history[-3:]):
+        st.caption(f"{t('edits')}: {change.describe()}")
     selected = None
     if choice.get("site"):
         selected = ed.selected_isochrone(choice["standard"], choice["site"])
+    lang = st.session_state["lang"]
     sources = maps.sources_for(ed.sources(choice["standard"]))
-    fmap = maps.coverage_map(
+    layers = maps.coverage_layers(
         table=view.table,
         subdistricts=view.subdistricts,
         covered=view.covered,
         blind_spots=view.blind_spots,
         facilities=view.facilities,
-        standard_label=label_of(view.standard, st.session_state["lang"]),
+        standard_label=label_of(view.standard, lang),
         sources=sources,
         basemap=choice["basemap"],
-        lang=st.session_state["lang"],
+        lang=lang,
         corridors=corridors(),
+        show_corridors=view.standard.name != "walk15",
         gained=view.gained,
         lost=view.lost,
         selected=selected,
@@ -676,20 +729,115 @@ def main() -> None:
     )
     if choice["mode"] in ("add", "move", "repin"):
         st.info(f"{t('click_hint')} {t('modes').split('|')[MODE_KEYS.index(choice['mode'])]}")
-    out = st_folium(
-        fmap, key="map", height=620, use_container_width=True, returned_objects=["last_clicked"]
+    st_folium(
+        maps.base_map(subdistricts=view.subdistricts, basemap=choice["basemap"], lang=lang),
+        key=MAP_KEY,
+        height=620,
+        use_container_width=True,
+        returned_objects=["last_clicked"],
+        feature_group_to_add=layers,
+        layer_control=folium.LayerControl(collapsed=False),
     )
-    handle_click(choice, (out or {}).get("last_clicked"))
     st.subheader(t("table"))
-    st.dataframe(
-        geo_editor.display_table(view, lang=st.session_state["lang"]),
-        hide_index=True,
-        key="coverage_table",
-    )
+    st.dataframe(geo_editor.display_table(view, lang=lang), hide_index=True, key="coverage_table")
+
+
+#: The data folder's own provenance lines in Chinese (other sources are shown as they are).
+ZH_PROVENANCE: tuple[tuple[str, str], ...] = (
+    (r"^Minhang data pack (\S+) \(OSM via Overpass\)$", r"闵行数据包 \1（OSM，经 Overpass 下载）"),
+    (
+        r"^proxy: (\d+) residential addresses \((\d+)\) scaled to census 2020 total ([\d,]+)$",
+        r"代理人口：\1 个居住地址（\2 年），按 2020 年人口普查总数 \3 人缩放",
+    ),
+    (
+        r"^(\d+) residential addresses \((\d+) public-health bulletins, AMap-geocoded\) given "
+        r"equal weight ([\d.,]+)$",
+        r"\1 个居住地址（\2 年公共卫生公告，高德地理编码），每个地址权重 \3 人",
+    ),
+    (
+        r"^(\d+) addresses lie outside every subdistrict: excluded$",
+        r"\1 个地址不在任何街镇内，已排除",
+    ),
+    (r"^(.+) as opened$", r"\1（打开时）"),
+    (r"^base scenario (.+)$", r"基准情景 \1"),
+    (
+        r"^(\d+) facilities from OpenStreetMap health facilities, Minhang data pack "
+        r"\(May 2026, ODbL\) \((\d+) rows read\); (\d+) duplicate records merged$",
+        r"\1 个设施，来自闵行数据包 OpenStreetMap 医疗卫生设施（2026年5月，ODbL；读取 \2 行，"
+        r"合并重复记录 \3 条）",
+    ),
+)
+
+
+def local_text(text: object) -> str:
+    """A provenance line in the chosen language (the data folder's own lines are translated)."""
+    line = str(text)
+    if st.session_state.get("lang", "zh") == "zh":
+        for pattern, zh in ZH_PROVENANCE:
+            if re.match(pattern, line):
+                return re.sub(pattern, zh, line)
+    return line
+
+
+def how_computed(ed: geo_editor.ScenarioEditor, standard: str) -> None:
+    """What the figures are computed from, as a readable list (not raw JSON)."""
+    src = ed.sources(standard)
+    net = src["network"]
+    lines = [f"**{t('h_standard')}**: {label_of(ed.standards[standard], st.session_state['lang'])}"]
+    if isinstance(net, dict):
+        lines.append(
+            f"**{t('h_network')}**: {local_text(net['source'])} ({net['source_date']}); "
+            f"{net['nodes']:,} "
+            f"{t('h_nodes')}, {net['length_km']:,} km; {net['repair_connectors']} "
+            f"{t('h_repairs')} ({net['repair_length_km']} km), {net['dropped_islands']} "
+            f"{t('h_islands')}"
+        )
+    else:
+        lines.append(f"**{t('h_network')}**: {t('h_straight')}")
+    lines.append(f"**{t('h_population')}**: {local_text(src['population_source'])}")
+    notes = src["population_notes"]
+    lines += [f"  - {local_text(n)}" for n in (notes if isinstance(notes, list) else [])]
+    lines.append(f"**{t('h_facilities')}**: {local_text(src['facilities_source'])}")
+    st.markdown("\n".join(f"- {line}" if not line.startswith("  ") else line for line in lines))
+    counts, official = src["facility_counts"], src["official_counts_2020"]
+    if isinstance(counts, dict) and isinstance(official, dict):
+        lang = st.session_state["lang"]
+        st.dataframe(
+            [
+                {
+                    t("h_type"): ft.name_zh if lang == "zh" else ft.name_en,
+                    t("h_here"): counts.get(code, 0),
+                    t("h_official"): official.get(code),
+                }
+                for code, ft in facilities.FACILITY_TYPES.items()
+            ],
+            hide_index=True,
+            key="how_counts",
+        )
+    params = src["parameters"]
+    if isinstance(params, dict):
+        st.markdown(
+            f"**{t('h_parameters')}**: " + ", ".join(f"`{k}` = {v}" for k, v in params.items())
+        )
+
+
+def main() -> None:
+    st.set_page_config(page_title="闵行区医疗卫生设施覆盖规划 · Minhang coverage", layout="wide")
+    folder, how, missing = settings.check_data_folder()
+    if missing:
+        no_data_page(folder, how, missing)
+        st.stop()
+    choice = sidebar()
+    st.title(t("title"))
+    if "error" in st.session_state:
+        st.error(st.session_state.pop("error"))
+    if "done" in st.session_state:
+        st.info(st.session_state.pop("done"))
+    my_data_box()
+    ed: geo_editor.ScenarioEditor = choice["editor"]
+    live_view(choice)
     with st.expander(t("how")):
-        for key, value in sources.items():
-            st.markdown(f"**{key}**: {value}")
-        st.json(ed.sources(choice["standard"]), expanded=False)
+        how_computed(ed, choice["standard"])
     with st.expander(t("curve")):
         if st.button(t("curve_run"), key="curve_run"):
             with st.spinner(t("suggesting")):
@@ -703,11 +851,11 @@ def main() -> None:
     downloads(choice)
 
 
-def run() -> None:
-    """The app; a planner's error is shown as its message, anything unexpected as a short notice
-    (never a traceback on the page) with the details in the server log."""
+def guarded(fn: Any, *args: Any) -> None:
+    """Run ``fn``; a planner's error is shown as its message, anything unexpected as a short
+    notice (never a traceback on the page) with the details in the server log."""
     try:
-        main()
+        fn(*args)
     except GeoError as exc:
         st.error(str(exc))
     except Exception:  # the last line of defence: log everything, show nothing internal
@@ -717,6 +865,11 @@ def run() -> None:
             "An unexpected error occurred; the details are in the server log. "
             "Try again, or tell your administrator."
         )
+
+
+def run() -> None:
+    """The app, guarded (:func:`guarded`; the map fragment is guarded on its own)."""
+    guarded(main)
 
 
 run()

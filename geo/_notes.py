@@ -64,7 +64,7 @@ def no_counted_facility_note(facility_types: tuple[str, ...], *, lang: str = "en
         return (
             "no ambulance substation in the facility list, so this coverage is 0 — not a "
             "measurement (the OSM data holds none). Supply them: a facility list with rows of "
-            "type ambulance_substation / 急救分站 (`--facilities FILE`, a scenario's "
+            "type ambulance_substation (`--facilities FILE`, a scenario's "
             "`facilities =` or its [[add]] sites, or 'add a site' in the app), or run the "
             "scenario plan-2025, which adds 5 corridor substations; or count hospitals as a "
             "stand-in: `--types hospital,emergency_department` (a scenario: "

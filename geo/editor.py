@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +51,7 @@ class Change:
     facility_id: str
     before: dict[str, object] | None  # the facility's row before the edit (None for add)
     after: dict[str, object] | None  # the facility's row after the edit (None for remove)
+    group: int | None = None  # edits made as one step ("Suggest sites") share a number
 
     def describe(self) -> str:
         """One line for the planner."""
@@ -86,6 +87,8 @@ class ScenarioEditor:
         self._sessions: dict[str, CoverageSession] = {}
         self.history: list[Change] = []
         self._counter = 0
+        self._group: int | None = None  # set while one step (a suggestion) makes many edits
+        self._groups = 0
         self._refs: dict[str, tuple[CoverageSession, str]] = {}
 
     # --- state ----------------------------------------------------------------------------------
@@ -175,18 +178,23 @@ class ScenarioEditor:
         )
         method = f"{sug.method}, {sug.objective_kind}, {std.name}, status {sug.solver_status}"
         ids = []
-        for r in sug.sites.itertuples():
-            label = FACILITY_TYPES[str(r.type)].name_zh
-            ids.append(
-                self.add_site(
-                    float(r.lon),
-                    float(r.lat),
-                    facility_type=str(r.type),
-                    name=f"{r.subdistrict_zh} 建议{label} {self._counter + 1}",
-                    placed_by="suggested",
-                    method=method,
+        self._groups += 1
+        self._group = self._groups  # one undo removes every proposal of this suggestion
+        try:
+            for r in sug.sites.itertuples():
+                label = FACILITY_TYPES[str(r.type)].name_zh
+                ids.append(
+                    self.add_site(
+                        float(r.lon),
+                        float(r.lat),
+                        facility_type=str(r.type),
+                        name=f"{r.subdistrict_zh} 建议{label} {self._counter + 1}",
+                        placed_by="suggested",
+                        method=method,
+                    )
                 )
-            )
+        finally:
+            self._group = None
         return ids
 
     def coverage_curve(self, n_max: int = 32) -> pd.DataFrame:
@@ -299,12 +307,20 @@ class ScenarioEditor:
         self._apply(Change("remove", before["id"], before, None))
 
     def undo(self) -> Change | None:
-        """Undo the last edit; returns it (None if there was nothing to undo)."""
+        """Undo the last step — one edit, or every proposal of one "Suggest sites" — and return
+        its last edit (None if there was nothing to undo)."""
         if not self.history:
             return None
-        last = self.history.pop()
-        inverse = {"add": "remove", "remove": "add", "move": "move"}[last.kind]
-        self._apply(Change(inverse, last.facility_id, last.after, last.before), record=False)
+        last = self.history[-1]
+        while self.history and (
+            self.history[-1] is last
+            or (last.group is not None and self.history[-1].group == last.group)
+        ):
+            change = self.history.pop()
+            inverse = {"add": "remove", "remove": "add", "move": "move"}[change.kind]
+            self._apply(
+                Change(inverse, change.facility_id, change.after, change.before), record=False
+            )
         return last
 
     def _row(self, facility_id: str) -> dict[str, Any]:
@@ -347,7 +363,7 @@ class ScenarioEditor:
         else:
             self._rows[fid] = dict(change.after)
         if record:
-            self.history.append(change)
+            self.history.append(replace(change, group=self._group))
         logger.info("%s", change.describe())
 
     # --- saving ---------------------------------------------------------------------------------
@@ -543,13 +559,28 @@ _DISPLAY = {
 }
 
 
+def _status_text(status: str, lang: str) -> str:
+    """A boundary status in the chosen language (the district row lists the approximate units,
+    by their Chinese names in both languages)."""
+    if lang != "zh":
+        return status
+    for en, zh in (
+        ("partly approximate", "部分近似"),
+        ("surveyed", "实测"),
+        ("approximate", "近似"),
+    ):
+        if status.startswith(en):
+            return zh + status[len(en) :].replace("(", "（").replace(")", "）")
+    return status
+
+
 def display_table(view: EditorView, *, lang: str = "zh") -> pd.DataFrame:
     """The per-subdistrict table for reading on screen: names in the chosen language, shares
     in percent, rounded, with the change against the reference."""
     labels = _DISPLAY["zh" if lang == "zh" else "en"]
     tab = view.table
     out = pd.DataFrame({labels["name"]: tab["name_zh"] if lang == "zh" else tab["name_en"]})
-    out[labels["boundary_status"]] = tab["boundary_status"]
+    out[labels["boundary_status"]] = tab["boundary_status"].map(lambda s: _status_text(s, lang))
     for col in ("area_km2", "covered_km2"):
         out[labels[col]] = tab[col].round(2)
     for col in ("area_share", "resident_share"):

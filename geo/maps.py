@@ -30,11 +30,16 @@ from geo._types import JSONValue
 
 __all__ = [
     "AMAP_TILES",
+    "AREA_COLOURS",
     "BASEMAPS",
+    "CORRIDOR_COLOUR",
+    "GEOCODED_COLOURS",
     "LABELS",
     "OSM_ATTRIBUTION",
     "SHARE_COLOURS",
     "TYPE_STYLE",
+    "base_map",
+    "coverage_layers",
     "coverage_map",
     "display_to_wgs84",
     "install_offline_assets",
@@ -51,13 +56,29 @@ TYPE_STYLE: dict[str, tuple[str, int]] = {
     "chc": ("#d7301f", 8),
     "branch": ("#fc8d59", 7),
     "station": ("#2b8cbe", 6),
-    "village_clinic": ("#41ab5d", 5),
+    "village_clinic": ("#b8860b", 5),
     "hospital": ("#6a51a3", 7),
     "emergency_department": ("#e7298a", 7),
     "ambulance_substation": ("#fee08b", 8),
     "clinic": ("#969696", 4),
     "non_clinical": ("#d9d9d9", 3),
 }
+
+#: One colour per meaning for the area layers (Okabe–Ito, colour-blind safe).
+AREA_COLOURS: dict[str, str] = {
+    "covered": "#009E73",
+    "blind": "#D55E00",
+    "ems": "#E69F00",
+    "gained": "#56B4E9",
+    "lost": "#CC79A7",
+    "selected": "#000000",
+}
+
+#: The 三纵四横 emergency corridors.
+CORRIDOR_COLOUR = "#8c6d31"
+
+#: Geocoded points: to review, accepted, placed by hand.
+GEOCODED_COLOURS = {"review": "#d50000", "accepted": "#0072B2", "manual": "#6a3d9a"}
 
 #: Colour steps for coverage shares (0–20–40–60–80–100%).
 SHARE_COLOURS = ("#f7fbff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
@@ -189,35 +210,110 @@ def coverage_map(
     """A folium map with every layer, a layer control, a legend with units and sources.
 
     All inputs are WGS-84; ``table`` is a coverage table (per subdistrict, with ``code``,
-    ``resident_share`` and ``area_share``).
+    ``resident_share`` and ``area_share``). The same map as :func:`base_map` plus
+    :func:`coverage_layers`, in one piece (for a saved HTML map; the app sends the layers
+    separately so that an edit does not rebuild the map).
+    """
+    m = base_map(subdistricts=subdistricts, basemap=basemap, lang=lang)
+    for group in coverage_layers(
+        table=table,
+        subdistricts=subdistricts,
+        covered=covered,
+        blind_spots=blind_spots,
+        facilities=facilities,
+        standard_label=standard_label,
+        sources=sources,
+        basemap=basemap,
+        lang=lang,
+        corridors=corridors,
+        ems_covered=ems_covered,
+        gained=gained,
+        lost=lost,
+        selected=selected,
+        counted_types=counted_types,
+        geocoded=geocoded,
+    ):
+        group.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def base_map(
+    *, subdistricts: gpd.GeoDataFrame, basemap: str = "none", lang: str = "zh"
+) -> folium.Map:
+    """The part of the map no edit, standard or scenario changes: basemap, 街镇 names, scale and
+    attribution; the first view fits the district.
+
+    Its JavaScript is the same for the same inputs, so the app's map component is not
+    re-mounted (and keeps the planner's centre and zoom) while :func:`coverage_layers` change.
     """
     if basemap not in BASEMAPS:
         msg = f"unknown basemap {basemap!r}; use one of {', '.join(BASEMAPS)}"
         raise ValueError(msg)
-    text = LABELS["zh" if lang == "zh" else "en"]
     m = folium.Map(location=_MINHANG_CENTER, zoom_start=11, tiles=None, control_scale=False)
     _MetricScale().add_to(m)
     _basemap(m, basemap)
-    _subdistrict_layer(m, table, subdistricts, basemap, text, lang)
-    for gdf, name, colour, opacity, show in (
-        (covered, text["covered"], "#31a354", 0.35, True),
-        (blind_spots, text["blind"], "#de2d26", 0.25, False),
-        (ems_covered, text["ems"], "#fd8d3c", 0.2, False),
-        (gained, text["gained"], "#00c853", 0.55, True),
-        (lost, text["lost"], "#d50000", 0.55, True),
-        (selected, text["selected"], "#7b1fa2", 0.3, True),
-    ):
-        if gdf is not None and not gdf.empty:
-            _area_layer(m, _to_display(gdf, basemap, simplify_m=10), name, colour, opacity, show)
-    if corridors is not None and not corridors.empty:
-        _corridor_layer(m, _to_display(corridors, basemap, simplify_m=5), text["corridors"])
-    _facility_layer(m, _to_display(facilities, basemap, simplify_m=0), text, lang, counted_types)
-    if geocoded is not None and not geocoded.empty:
-        _geocoded_layer(m, _to_display(geocoded, basemap, simplify_m=0), text["geocoded"])
-    folium.LayerControl(collapsed=False).add_to(m)
-    _Legend(text, standard_label, sources, lang).add_to(m)
+    if basemap != "none":
+        _TileNotice(TILE_NOTICE["zh" if lang == "zh" else "en"]).add_to(m)
+    units = _to_display(subdistricts, basemap, simplify_m=20)
+    if not units.empty:
+        x0, y0, x1, y1 = units.total_bounds
+        m.fit_bounds([[y0, x0], [y1, x1]], padding=(4, 4))
+        _unit_names(m, units, lang)
     _Attribution(OSM_ATTRIBUTION).add_to(m)
     return m
+
+
+def coverage_layers(
+    *,
+    table: pd.DataFrame,
+    subdistricts: gpd.GeoDataFrame,
+    covered: gpd.GeoDataFrame,
+    blind_spots: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    standard_label: str,
+    sources: Mapping[str, str],
+    basemap: str = "none",
+    lang: str = "zh",
+    corridors: gpd.GeoDataFrame | None = None,
+    show_corridors: bool = True,
+    ems_covered: gpd.GeoDataFrame | None = None,
+    gained: gpd.GeoDataFrame | None = None,
+    lost: gpd.GeoDataFrame | None = None,
+    selected: gpd.GeoDataFrame | None = None,
+    counted_types: tuple[str, ...] = (),
+    geocoded: gpd.GeoDataFrame | None = None,
+) -> list[folium.FeatureGroup]:
+    """The layers that change with edits and choices, one feature group each (WGS-84 inputs):
+    subdistricts shaded by coverage (carrying the legend), covered area, blind spots, EMS reach,
+    gained/lost area, the selected site's reach, the corridors (``show_corridors``: shown at
+    first), facilities and geocoded addresses."""
+    text = LABELS["zh" if lang == "zh" else "en"]
+    shaded = _subdistrict_layer(table, subdistricts, basemap, text, lang)
+    _Legend(text, standard_label, sources, lang).add_to(shaded)
+    groups = [shaded]
+    for key, gdf, opacity, show in (
+        ("covered", covered, 0.35, True),
+        ("blind", blind_spots, 0.3, False),
+        ("ems", ems_covered, 0.2, False),
+        ("gained", gained, 0.55, True),
+        ("lost", lost, 0.55, True),
+        ("selected", selected, 0.2, True),
+    ):
+        if gdf is not None and not gdf.empty:
+            display = _to_display(gdf, basemap, simplify_m=10)
+            groups.append(_area_layer(display, text[key], AREA_COLOURS[key], opacity, show))
+    if corridors is not None and not corridors.empty:
+        display = _to_display(corridors, basemap, simplify_m=5)
+        groups.append(_corridor_layer(display, text["corridors"], show_corridors))
+    groups.append(
+        _facility_layer(_to_display(facilities, basemap, simplify_m=0), text, lang, counted_types)
+    )
+    if geocoded is not None and not geocoded.empty:
+        groups.append(
+            _geocoded_layer(_to_display(geocoded, basemap, simplify_m=0), text["geocoded"])
+        )
+    return groups
 
 
 def _basemap(m: folium.Map, basemap: str) -> None:
@@ -230,13 +326,12 @@ def _basemap(m: folium.Map, basemap: str) -> None:
 
 
 def _subdistrict_layer(
-    m: folium.Map,
     table: pd.DataFrame,
     subdistricts: gpd.GeoDataFrame,
     basemap: str,
     text: Mapping[str, str],
     lang: str,
-) -> None:
+) -> folium.FeatureGroup:
     stats = table.set_index("code")
     gdf = subdistricts[["code", "name_zh", "name_en", "geometry"]].copy()
     gdf["resident_share"] = gdf["code"].map(stats["resident_share"]).astype(float)
@@ -245,9 +340,9 @@ def _subdistrict_layer(
     gdf[text["residents"]] = (100 * gdf["resident_share"]).round(1).astype(str) + "%"
     gdf[text["area"]] = (100 * gdf["area_share"]).round(1).astype(str) + "%"
     gdf = _to_display(gdf, basemap, simplify_m=20)
+    group = folium.FeatureGroup(name=text["subdistricts"])
     folium.GeoJson(
         gdf[["label", text["residents"], text["area"], "resident_share", "geometry"]],
-        name=text["subdistricts"],
         style_function=lambda f: {
             "fillColor": share_colour(f["properties"]["resident_share"]),
             "color": "#555555",
@@ -255,43 +350,68 @@ def _subdistrict_layer(
             "fillOpacity": 0.6,
         },
         tooltip=folium.GeoJsonTooltip(
-            fields=["label", text["residents"], text["area"]], labels=False
+            fields=["label", text["residents"], text["area"]],
+            aliases=["", text["residents"], text["area"]],
         ),
-    ).add_to(m)
+    ).add_to(group)
+    return group
+
+
+_UNIT_NAME_STYLE = (
+    "font: 600 12px sans-serif; color: #222; text-align: center; white-space: nowrap; "
+    "text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none;"
+)
+
+
+def _unit_names(m: folium.Map, units: gpd.GeoDataFrame, lang: str) -> None:
+    """Each 街镇's name at its representative point (plain text labels, no icon fonts)."""
+    points = units.geometry.representative_point()
+    names = units["name_zh" if lang == "zh" else "name_en"]
+    for point, name in zip(points, names, strict=True):
+        folium.Marker(
+            location=(point.y, point.x),
+            icon=folium.DivIcon(
+                html=f'<div style="{_UNIT_NAME_STYLE}">{html_text(name)}</div>',
+                icon_size=(140, 18),
+                icon_anchor=(70, 9),
+                class_name="geo-unit-name",  # not leaflet-div-icon: no white box
+            ),
+            interactive=False,
+        ).add_to(m)
 
 
 def _area_layer(
-    m: folium.Map, gdf: gpd.GeoDataFrame, name: str, colour: str, opacity: float, show: bool
-) -> None:
+    gdf: gpd.GeoDataFrame, name: str, colour: str, opacity: float, show: bool
+) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=name, show=show)
     folium.GeoJson(
         gdf[["geometry"]],
-        name=name,
-        show=show,
         style_function=lambda _f: {
             "fillColor": colour,
             "color": colour,
             "weight": 0.5,
             "fillOpacity": opacity,
         },
-    ).add_to(m)
+    ).add_to(group)
+    return group
 
 
-def _corridor_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str) -> None:
+def _corridor_layer(gdf: gpd.GeoDataFrame, name: str, show: bool) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=name, show=show)
     folium.GeoJson(
         gdf[["corridor", "geometry"]].assign(corridor=gdf["corridor"].map(html_text)),
-        name=name,
-        style_function=lambda _f: {"color": "#ff6d00", "weight": 4, "opacity": 0.9},
+        style_function=lambda _f: {"color": CORRIDOR_COLOUR, "weight": 3, "opacity": 0.8},
         tooltip=folium.GeoJsonTooltip(fields=["corridor"], labels=False),
-    ).add_to(m)
+    ).add_to(group)
+    return group
 
 
 def _facility_layer(
-    m: folium.Map,
     gdf: gpd.GeoDataFrame,
     text: Mapping[str, str],
     lang: str,
     counted_types: tuple[str, ...],
-) -> None:
+) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name=text["facilities"])
     for row in gdf.itertuples():
         colour, radius = TYPE_STYLE.get(str(row.type), ("#000000", 5))
@@ -322,14 +442,15 @@ def _facility_layer(
             tooltip=f"{name} ({type_label})",
             popup=folium.Popup(popup, max_width=300),
         ).add_to(group)
-    group.add_to(m)
+    return group
 
 
-def _geocoded_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str) -> None:
+def _geocoded_layer(gdf: gpd.GeoDataFrame, name: str) -> folium.FeatureGroup:
     """Geocoded addresses: red = flagged for review, green = accepted, blue = manual."""
     group = folium.FeatureGroup(name=name)
     for row in gdf.itertuples():
-        colour = "#1565c0" if row.provider == "manual" else ("#d50000" if row.review else "#2e7d32")
+        kind = "manual" if row.provider == "manual" else ("review" if row.review else "accepted")
+        colour = GEOCODED_COLOURS[kind]
         folium.CircleMarker(
             location=(row.geometry.y, row.geometry.x),
             radius=5,
@@ -343,7 +464,7 @@ def _geocoded_layer(m: folium.Map, gdf: gpd.GeoDataFrame, name: str) -> None:
                 f"{row.confidence:.2f}"
             ),
         ).add_to(group)
-    group.add_to(m)
+    return group
 
 
 class _MetricScale(MacroElement):
@@ -358,6 +479,41 @@ class _MetricScale(MacroElement):
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # branca has no type hints
         self._name = "MetricScale"
+
+
+#: Shown once when basemap tiles fail to load (no internet, a blocked host).
+TILE_NOTICE = {
+    "zh": "底图瓦片无法加载（可能没有互联网）；矢量图层照常显示。可在侧栏把底图改为“无（离线）”。",
+    "en": "Basemap tiles cannot be loaded (no internet?); the data layers still show. Choose "
+    "the basemap 'none (offline)' in the sidebar.",
+}
+
+
+class _TileNotice(MacroElement):
+    """A notice on the map, once, when a basemap tile fails to load."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.eachLayer(function (layer) {
+            if (!(layer instanceof L.TileLayer)) { return; }
+            layer.on("tileerror", function () {
+                if (document.getElementById("geo-tile-notice")) { return; }
+                var note = document.createElement("div");
+                note.id = "geo-tile-notice";
+                note.setAttribute("style", "position: fixed; top: 8px; left: 50px; z-index: 9999;"
+                    + " background: #fff3cd; border: 1px solid #b58105; padding: 4px 8px;"
+                    + " font: 12px sans-serif; max-width: 60%;");
+                note.textContent = {{ this.text|tojson }};
+                document.body.appendChild(note);
+            });
+        });
+        {% endmacro %}"""
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca has no type hints
+        self._name = "TileNotice"
+        self.text = text
 
 
 class _Attribution(MacroElement):
@@ -376,17 +532,31 @@ class _Attribution(MacroElement):
 
 
 class _Legend(MacroElement):
-    """A fixed legend: coverage colour steps, layer colours, facility symbols, units, sources."""
+    """The legend: coverage colour steps, every layer's colour, facility symbols, sources.
+
+    Drawn by script (it replaces any legend already on the page), so it can travel with the
+    layers an edit changes instead of forcing the map to be rebuilt.
+    """
 
     _template = Template(
-        """{% macro html(this, kwargs) %}
-        <details id="geo-legend" open style="position: fixed; bottom: 28px; left: 10px;
-             z-index: 9999; background: rgba(255,255,255,0.92); padding: 6px 8px;
-             border: 1px solid #999; border-radius: 4px; font: 11px/1.3 sans-serif;
-             max-width: 260px;">
-        {{ this.html }}
-        </details>
+        """{% macro script(this, kwargs) %}
+        (function () {
+            var old = document.getElementById("geo-legend");
+            if (old) { old.remove(); }
+            var box = document.createElement("details");
+            box.id = "geo-legend";
+            box.open = true;
+            box.setAttribute("style", {{ this.style|tojson }});
+            box.innerHTML = {{ this.html|tojson }};
+            document.body.appendChild(box);
+        })();
         {% endmacro %}"""
+    )
+
+    style = (
+        "position: fixed; bottom: 28px; left: 10px; z-index: 9999; "
+        "background: rgba(255,255,255,0.94); padding: 6px 9px; border: 1px solid #999; "
+        "border-radius: 4px; font: 12px/1.4 sans-serif; max-width: 300px;"
     )
 
     def __init__(
@@ -395,27 +565,32 @@ class _Legend(MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]  # branca has no type hints
         self._name = "Legend"
         steps = "".join(
-            f'<span style="display:inline-block;width:22px;height:10px;background:{c}"></span>'
+            f'<span style="display:inline-block;width:22px;height:11px;background:{c}"></span>'
             for c in SHARE_COLOURS
         )
         from geo.facilities import FACILITY_TYPES
 
+        def swatch(colour: str, label: str, *, round_: bool = False) -> str:
+            radius = "6px" if round_ else "2px"
+            return (
+                f'<span style="white-space:nowrap"><span style="display:inline-block;width:11px;'
+                f'height:11px;border-radius:{radius};background:{colour}"></span> {label}</span> '
+            )
+
         types = "".join(
-            f'<span style="white-space:nowrap"><span style="display:inline-block;width:9px;'
-            f'height:9px;border-radius:5px;background:{c}"></span> '
-            f"{FACILITY_TYPES[t].name_zh if lang == 'zh' else FACILITY_TYPES[t].name_en}</span> "
+            swatch(c, FACILITY_TYPES[t].name_zh if lang == "zh" else FACILITY_TYPES[t].name_en,
+                   round_=True)
             for t, (c, _) in TYPE_STYLE.items()
-        )
-        src = "".join(
-            f"<div><small>{html_text(k)}: {html_text(v)}</small></div>" for k, v in sources.items()
-        )
+        )  # fmt: skip
+        areas = "".join(swatch(AREA_COLOURS[k], text[k]) for k in AREA_COLOURS)
+        src = "".join(f"<div>{html_text(k)}: {html_text(v)}</div>" for k, v in sources.items())
         self.html = (
             f"<summary><b>{text['legend']}</b> — {html_text(standard_label)}</summary>"
-            f"{text['residents']}: 0% {steps} 100%<br>"
-            f'<span style="color:#31a354">■</span> {text["covered"]} '
-            f'<span style="color:#de2d26">■</span> {text["blind"]}<br>'
-            f"<div>{types}</div><div><small>{text['planned_note']}</small></div>"
-            f"<b>{text['source']}</b>{src}"
+            f"{text['residents']}: 0% {steps} 100%<br>{areas}"
+            f"{swatch(CORRIDOR_COLOUR, text['corridors'])}"
+            f"<div>{types}</div><div>{text['planned_note']}</div>"
+            f"{swatch(GEOCODED_COLOURS['review'], text['geocoded'], round_=True)}"
+            f'<div style="font-size:11px;color:#444"><b>{text["source"]}</b>{src}</div>'
         )
 
 

@@ -282,3 +282,58 @@ def test_start_a_scenario_from_my_register_and_find_it_after_a_reload(app_url, b
         timeout=180_000,
     )
     page.close()
+
+
+def _map_frame(page):
+    """The component iframe that holds the Leaflet map (``window.map``)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            try:
+                if frame.evaluate("() => !!(window.map && window.map.getZoom)"):
+                    return frame
+            except Exception:  # a frame being replaced
+                continue
+        time.sleep(0.5)
+    pytest.fail("no Leaflet map in the page")
+
+
+def test_the_view_stays_after_an_add_and_a_standard_change(app_url, browser, tmp_path):
+    """Zoom in, add a site by clicking: the map is not rebuilt (same zoom and centre), and the
+    figure changes; switching the standard keeps the view too."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url, timeout=60_000)
+    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    page.get_by_text("add a site", exact=True).click()
+    page.wait_for_selector("text=Click the map to", timeout=60_000)
+    frame = _map_frame(page)
+    first_zoom = frame.evaluate("() => window.map.getZoom()")
+    frame.evaluate("() => window.map.setView([31.12, 121.38], 14, {animate: false})")
+    time.sleep(1.0)
+    before = int(_metric(page, "Facilities counted"))
+    leaflet = page.frame_locator('[data-testid="stCustomComponentV1"]').first.locator(
+        ".leaflet-container"
+    )
+    box = _settled_box(leaflet)
+    leaflet.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.55})
+    page.wait_for_function(
+        """n => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+               .some(e => e.innerText.trim() === String(n))""",
+        arg=before + 1,
+        timeout=60_000,
+    )
+    time.sleep(1.0)
+    frame = _map_frame(page)
+    assert frame.evaluate("() => window.map.getZoom()") == 14 != first_zoom
+    centre = frame.evaluate("() => [window.map.getCenter().lat, window.map.getCenter().lng]")
+    # kept to within a few metres (a re-fit to the district would move it by ~5 km)
+    assert centre == pytest.approx([31.12, 121.38], abs=2e-4)
+    page.screenshot(path=str(tmp_path / "view_kept.png"))
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Standard").click()
+    page.get_by_role("option", name="ems_time", exact=False).click()
+    page.wait_for_selector("text=≤ 3.5 km, ≤ 12 min", timeout=60_000)
+    time.sleep(1.0)
+    assert _map_frame(page).evaluate("() => window.map.getZoom()") == 14
+    page.close()

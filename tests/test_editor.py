@@ -106,3 +106,19 @@ def test_app_geo_suggest_and_plan_scenario_place_the_same_substations(capsys, pa
     assert summary["residents_covered_after"] == round(
         fresh.session("ems_time").table().iloc[-1]["covered_residents"]
     )
+
+
+def test_undo_removes_a_whole_suggestion_and_leaves_earlier_edits(pack):
+    """ "Suggest sites" is one step: one undo removes its 5 substations, the planner's own earlier
+    add stays; each proposal can still be moved or removed one by one before that."""
+    ed = editor.open_editor("baseline")
+    own = ed.add_site(121.38, 31.12, facility_type="station")
+    ids = ed.suggest("ems_time")
+    assert len(ids) == 5 and len(ed.history) == 6
+    ed.remove_site(ids[0])  # one proposal removed by hand: its own step
+    assert ed.undo().kind == "remove" and ids[0] in set(ed.facilities()["id"])
+    ed.undo()
+    current = set(ed.facilities()["id"])
+    assert own in current and not current & set(ids)
+    assert [c.facility_id for c in ed.history] == [own]
+    assert ed.session("ems_time").table().iloc[-1]["facilities"] == 0
