@@ -693,14 +693,21 @@ def live_view(choice: dict[str, Any]) -> None:
 
 
 def _live_view(choice: dict[str, Any]) -> None:
+    # fixed slots: messages and figures vary in number, the map's place in the page must not
+    # (a map at a new place is a new map: the planner's view would be lost)
+    top, map_slot, bottom = st.container(), st.container(), st.container()
     ed: geo_editor.ScenarioEditor = choice["editor"]
     handle_click(choice, (st.session_state.get(MAP_KEY) or {}).get("last_clicked"))
-    if "error" in st.session_state:
-        st.error(st.session_state.pop("error"))
-    view = geo_editor.editor_view(ed, choice["standard"])
-    headline(view, ed)
-    for change in reversed(ed.history[-3:]):
-        st.caption(f"{t('edits')}: {change.describe()}")
+    with top:
+        if "error" in st.session_state:
+            st.error(st.session_state.pop("error"))
+        view = geo_editor.editor_view(ed, choice["standard"])
+        headline(view, ed)
+        for change in reversed(ed.history[-3:]):
+            st.caption(f"{t('edits')}: {change.describe()}")
+        if choice["mode"] in ("add", "move", "repin"):
+            mode_label = t("modes").split("|")[MODE_KEYS.index(choice["mode"])]
+            st.info(f"{t('click_hint')} {mode_label}")
     selected = None
     if choice.get("site"):
         selected = ed.selected_isochrone(choice["standard"], choice["site"])
@@ -727,19 +734,21 @@ def _live_view(choice: dict[str, Any]) -> None:
         else None,
         counted_types=view.standard.facility_types,
     )
-    if choice["mode"] in ("add", "move", "repin"):
-        st.info(f"{t('click_hint')} {t('modes').split('|')[MODE_KEYS.index(choice['mode'])]}")
-    st_folium(
-        maps.base_map(subdistricts=view.subdistricts, basemap=choice["basemap"], lang=lang),
-        key=MAP_KEY,
-        height=620,
-        use_container_width=True,
-        returned_objects=["last_clicked"],
-        feature_group_to_add=layers,
-        layer_control=folium.LayerControl(collapsed=False),
-    )
-    st.subheader(t("table"))
-    st.dataframe(geo_editor.display_table(view, lang=lang), hide_index=True, key="coverage_table")
+    with map_slot:
+        st_folium(
+            maps.base_map(subdistricts=view.subdistricts, basemap=choice["basemap"], lang=lang),
+            key=MAP_KEY,
+            height=620,
+            use_container_width=True,
+            returned_objects=["last_clicked"],
+            feature_group_to_add=layers,
+            layer_control=folium.LayerControl(collapsed=False),
+        )
+    with bottom:
+        st.subheader(t("table"))
+        st.dataframe(
+            geo_editor.display_table(view, lang=lang), hide_index=True, key="coverage_table"
+        )
 
 
 #: The data folder's own provenance lines in Chinese (other sources are shown as they are).
@@ -829,10 +838,11 @@ def main() -> None:
         st.stop()
     choice = sidebar()
     st.title(t("title"))
-    if "error" in st.session_state:
-        st.error(st.session_state.pop("error"))
-    if "done" in st.session_state:
-        st.info(st.session_state.pop("done"))
+    with st.container():  # one slot, whatever it holds: the map below keeps its place
+        if "error" in st.session_state:
+            st.error(st.session_state.pop("error"))
+        if "done" in st.session_state:
+            st.info(st.session_state.pop("done"))
     my_data_box()
     ed: geo_editor.ScenarioEditor = choice["editor"]
     live_view(choice)

@@ -43,7 +43,7 @@ def _texts(app: AppTest) -> list[str]:
     out += [str(b.label) for b in app.button]
     out += [str(e.label) for e in app.expander]
     out += [str(c.label) for c in app.checkbox]
-    out += [str(u.label) for u in app.get("text_input")]
+    out += [str(u.label) for u in app.text_input]
     for frame in app.dataframe:
         table = frame.value
         out += [str(c) for c in table.columns]

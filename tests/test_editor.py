@@ -116,7 +116,9 @@ def test_undo_removes_a_whole_suggestion_and_leaves_earlier_edits(pack):
     ids = ed.suggest("ems_time")
     assert len(ids) == 5 and len(ed.history) == 6
     ed.remove_site(ids[0])  # one proposal removed by hand: its own step
-    assert ed.undo().kind == "remove" and ids[0] in set(ed.facilities()["id"])
+    undone = ed.undo()
+    assert undone is not None and undone.kind == "remove"
+    assert ids[0] in set(ed.facilities()["id"])
     ed.undo()
     current = set(ed.facilities()["id"])
     assert own in current and not current & set(ids)

@@ -94,4 +94,4 @@ def test_geocoded_layer_colours(result):
         crs=4326,
     )
     html = build(result, geocoded=pts, lang="en").get_root().render()
-    assert "#d50000" in html and "#1565c0" in html
+    assert maps.GEOCODED_COLOURS["review"] in html and maps.GEOCODED_COLOURS["manual"] in html
