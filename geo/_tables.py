@@ -104,7 +104,14 @@ class TableParts:
         self.weight = population.gdf["weight"].to_numpy(dtype=float)
         self.residents = self._per_unit(self.weight)
         self.off = self._per_unit(np.where(off_network, self.weight, 0.0))
-        self.status = district_status(part)
+        row = {
+            "code": DISTRICT_CODE,
+            "name_zh": "闵行区",
+            "name_en": "Minhang District",
+            "boundary_status": district_status(part),
+            "area_km2": self.base["area_km2"].sum(),
+        }  # the text columns and areas of every row, the district's last (as coverage_table)
+        self.head = pd.concat([self.base, pd.DataFrame([row])], ignore_index=True)
 
     def _per_unit(self, values: FloatArray) -> FloatArray:
         inside = self.unit >= 0
@@ -137,19 +144,9 @@ class TableParts:
         }
         facilities = np.sum([counts[t] for t in types], axis=0) if types else np.zeros(0, int)
         cols["facilities"] = facilities.astype(int)
-        district = {k: v.sum() for k, v in cols.items()}
-        table = self.base.copy()
-        for key, values in cols.items():
-            table[key] = values
-        row = {
-            "code": DISTRICT_CODE,
-            "name_zh": "闵行区",
-            "name_en": "Minhang District",
-            "boundary_status": self.status,
-            "area_km2": table["area_km2"].sum(),
-            **district,
-        }
-        table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+        table = self.head.copy()
+        for key, values in cols.items():  # each unit, then the district (the sum)
+            table[key] = np.append(values, values.sum())
         with np.errstate(invalid="ignore", divide="ignore"):
             table["area_share"] = table["covered_km2"] / table["area_km2"]
             table["resident_share"] = table["covered_residents"] / table["residents"]

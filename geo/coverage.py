@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -518,17 +519,22 @@ class CoverageSession:
         self.part = partition_subdistricts(subdistricts)
         self._part_geoms = self.part.geometry.values
         shapely.prepare(self._part_geoms)
-        self.facilities = select_facilities(standard, facilities).set_index("id", drop=False)
+        counted = select_facilities(standard, facilities).set_index("id", drop=False)
+        self._empty = counted.iloc[0:0]
+        self._rows: dict[str, dict[str, Any]] = {
+            str(r["id"]): r for r in counted.to_dict("records")
+        }
+        self._frame: gpd.GeoDataFrame | None = counted
         rr = compute_reach(
             standard,
-            self.facilities,
+            counted,
             population,
             network=network,
             buffer_meters=buffer_meters,
             max_snap_meters=max_snap_meters,
             per_facility=True,
         )
-        ids = list(self.facilities.index)
+        ids = list(counted.index)
         self._costs: dict[str, FloatArray] = dict(zip(ids, rr.per_facility_cost, strict=True))
         self._polys: dict[str, shapely.Geometry] = dict(zip(ids, rr.per_facility_m, strict=True))
         self._off_network = rr.off_network
@@ -561,26 +567,42 @@ class CoverageSession:
         )
         return rr.point_cost, rr.per_facility_m[0]
 
+    @property
+    def facilities(self) -> gpd.GeoDataFrame:
+        """The counted facilities now (indexed by id), built when asked for after edits."""
+        if self._frame is None:
+            rows = list(self._rows.values())
+            self._frame = (
+                gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.wgs84_crs).set_index(
+                    "id", drop=False
+                )
+                if rows
+                else self._empty
+            )
+        return self._frame
+
     def add(self, facility: Mapping[str, object]) -> None:
         """Add one facility (``id``, ``name``, ``type``, ``lon``, ``lat``; status optional)."""
         fid = str(facility["id"])
         if fid in self._costs:
             msg = f"facility id {fid!r} is already in the session; use move() or another id"
             raise StandardError(msg)
-        row = gpd.GeoDataFrame(
-            [{"status": "planned", **facility, "id": fid}],
-            geometry=gpd.points_from_xy([facility["lon"]], [facility["lat"]]),
-            crs=settings.wgs84_crs,
+        point = shapely.Point(float(facility["lon"]), float(facility["lat"]))  # type: ignore[arg-type]
+        rec: dict[str, Any] = {"status": "planned", **facility, "id": fid, "geometry": point}
+        if not facility.get("subdistrict_code"):  # the editor's rows carry it already
+            one = gpd.GeoDataFrame([rec], geometry="geometry", crs=settings.wgs84_crs)
+            rec.update(boundaries.add_subdistrict(one).drop(columns="geometry").iloc[0].to_dict())
+        cost, poly = self._facility_reach(
+            gpd.GeoDataFrame(geometry=[point], crs=settings.wgs84_crs)
         )
-        boundaries.add_subdistrict(row)
-        cost, poly = self._facility_reach(row)
         if not poly.is_empty:  # a site beyond the snap distance reaches nobody: off network
             gained = shapely.difference(poly, shapely.clip_by_rect(self._merged, *poly.bounds))
             self._covered_km2 = self._covered_km2 + self._area_by_unit(gained)
             self._merged = shapely.union(self._merged, poly)
         self._costs[fid], self._polys[fid] = cost, poly
         self._cost = np.minimum(self._cost, cost)
-        self.facilities = pd.concat([self.facilities, row.set_index("id", drop=False)])
+        self._rows[fid] = rec
+        self._frame = None
 
     def remove(self, facility_id: str) -> None:
         """Remove one facility by id."""
@@ -598,7 +620,8 @@ class CoverageSession:
             self._covered_km2 = self._covered_km2 - self._area_by_unit(lost)
             self._merged = shapely.difference(self._merged, lost)
         self._cost = self._min_cost()
-        self.facilities = self.facilities.drop(index=fid)
+        del self._rows[fid]
+        self._frame = None
 
     def move(self, facility_id: str, lon: float, lat: float) -> None:
         """Move one facility to (lon, lat), keeping its other attributes."""
@@ -606,7 +629,7 @@ class CoverageSession:
         if fid not in self._costs:
             msg = f"unknown facility id {fid!r}; the session holds {len(self._costs)} facilities"
             raise StandardError(msg)
-        attrs = self.facilities.loc[fid].drop(labels=["geometry"]).to_dict()
+        attrs = {k: v for k, v in self._rows[fid].items() if k != "geometry"}
         self.remove(fid)
         self.add({**attrs, "lon": lon, "lat": lat})
 
@@ -624,8 +647,8 @@ class CoverageSession:
         return self._table_parts.table(
             self._covered_km2,
             self._cost <= self.standard.limit,
-            self.facilities["subdistrict_code"].to_numpy(),
-            self.facilities["type"].to_numpy(),
+            np.array([r.get("subdistrict_code") for r in self._rows.values()], dtype=object),
+            np.array([r.get("type") for r in self._rows.values()], dtype=object),
         )
 
     @property

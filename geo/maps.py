@@ -340,7 +340,7 @@ def _subdistrict_layer(
     gdf[text["residents"]] = (100 * gdf["resident_share"]).round(1).astype(str) + "%"
     gdf[text["area"]] = (100 * gdf["area_share"]).round(1).astype(str) + "%"
     gdf = _to_display(gdf, basemap, simplify_m=20)
-    group = folium.FeatureGroup(name=text["subdistricts"])
+    group = _group(text["subdistricts"])
     folium.GeoJson(
         gdf[["label", text["residents"], text["area"], "resident_share", "geometry"]],
         style_function=lambda f: {
@@ -383,7 +383,7 @@ def _unit_names(m: folium.Map, units: gpd.GeoDataFrame, lang: str) -> None:
 def _area_layer(
     gdf: gpd.GeoDataFrame, name: str, colour: str, opacity: float, show: bool
 ) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name=name, show=show)
+    group = _group(name, show=show)
     folium.GeoJson(
         gdf[["geometry"]],
         style_function=lambda _f: {
@@ -397,7 +397,7 @@ def _area_layer(
 
 
 def _corridor_layer(gdf: gpd.GeoDataFrame, name: str, show: bool) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name=name, show=show)
+    group = _group(name, show=show)
     folium.GeoJson(
         gdf[["corridor", "geometry"]].assign(corridor=gdf["corridor"].map(html_text)),
         style_function=lambda _f: {"color": CORRIDOR_COLOUR, "weight": 3, "opacity": 0.8},
@@ -412,7 +412,7 @@ def _facility_layer(
     lang: str,
     counted_types: tuple[str, ...],
 ) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name=text["facilities"])
+    group = _group(text["facilities"])
     for row in gdf.itertuples():
         colour, radius = TYPE_STYLE.get(str(row.type), ("#000000", 5))
         counted = not counted_types or row.type in counted_types
@@ -447,7 +447,7 @@ def _facility_layer(
 
 def _geocoded_layer(gdf: gpd.GeoDataFrame, name: str) -> folium.FeatureGroup:
     """Geocoded addresses: red = flagged for review, green = accepted, blue = manual."""
-    group = folium.FeatureGroup(name=name)
+    group = _group(name)
     for row in gdf.itertuples():
         kind = "manual" if row.provider == "manual" else ("review" if row.review else "accepted")
         colour = GEOCODED_COLOURS[kind]
@@ -464,6 +464,46 @@ def _geocoded_layer(gdf: gpd.GeoDataFrame, name: str) -> folium.FeatureGroup:
                 f"{row.confidence:.2f}"
             ),
         ).add_to(group)
+    return group
+
+
+class _Visibility(MacroElement):
+    """Whether a layer shows: the planner's last choice in the layer control if there was one,
+    else the layer's default. The app sends its layers anew after every edit (and the component
+    adds each one to the map), so the choice is kept in the map's page, not in the layer."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function () {
+            var group = {{ this._parent.get_name() }};
+            var map = {{ this._parent._parent.get_name() }};
+            var name = {{ this.name|tojson }};
+            window.geoLayers = window.geoLayers || {};
+            if (!map._geoWatched) {
+                map._geoWatched = true;
+                map.on("overlayadd", function (e) { window.geoLayers[e.name] = true; });
+                map.on("overlayremove", function (e) { window.geoLayers[e.name] = false; });
+            }
+            var shown = name in window.geoLayers ? window.geoLayers[name] : {{ this.show|tojson }};
+            setTimeout(function () {
+                if (shown && !map.hasLayer(group)) { map.addLayer(group); }
+                if (!shown && map.hasLayer(group)) { map.removeLayer(group); }
+            }, 0);
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, name: str, show: bool) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # branca has no type hints
+        self._name = "Visibility"
+        self.name = name
+        self.show = show
+
+
+def _group(name: str, *, show: bool = True) -> folium.FeatureGroup:
+    """A layer the app may send on its own: it remembers whether the planner shows it."""
+    group = folium.FeatureGroup(name=name, show=show)
+    _Visibility(name, show).add_to(group)
     return group
 
 
