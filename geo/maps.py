@@ -479,10 +479,18 @@ class _Visibility(MacroElement):
             var map = {{ this._parent._parent.get_name() }};
             var name = {{ this.name|tojson }};
             window.geoLayers = window.geoLayers || {};
-            if (!map._geoWatched) {
-                map._geoWatched = true;
-                map.on("overlayadd", function (e) { window.geoLayers[e.name] = true; });
-                map.on("overlayremove", function (e) { window.geoLayers[e.name] = false; });
+            if (!map._geoWatched) {  // record only the planner's clicks in the layer control,
+                map._geoWatched = true;  // not the app's own removal of the previous layers
+                var clicked = function () {
+                    var ctl = window.layer_control;
+                    return !!(ctl && ctl._handlingClick);
+                };
+                map.on("overlayadd", function (e) {
+                    if (clicked()) { window.geoLayers[e.name] = true; }
+                });
+                map.on("overlayremove", function (e) {
+                    if (clicked()) { window.geoLayers[e.name] = false; }
+                });
             }
             var shown = name in window.geoLayers ? window.geoLayers[name] : {{ this.show|tojson }};
             setTimeout(function () {

@@ -298,6 +298,15 @@ def _map_frame(page):
     pytest.fail("no Leaflet map in the page")
 
 
+def _overlays(frame) -> dict[str, bool]:
+    """Layer name (its first words) → shown, as the map's layer control says."""
+    pairs = frame.evaluate(
+        """() => [...document.querySelectorAll('.leaflet-control-layers-overlays label')]
+            .map(l => [l.innerText.trim(), l.querySelector('input').checked])"""
+    )
+    return {name.split(" (")[0]: checked for name, checked in pairs}
+
+
 def test_the_view_stays_after_an_add_and_a_standard_change(app_url, browser, tmp_path):
     """Zoom in, add a site by clicking: the map is not rebuilt (same zoom and centre), and the
     figure changes; switching the standard keeps the view too."""
@@ -331,6 +340,21 @@ def test_the_view_stays_after_an_add_and_a_standard_change(app_url, browser, tmp
     # kept to within a few metres (a re-fit to the district would move it by ~5 km)
     assert centre == pytest.approx([31.12, 121.38], abs=2e-4)
     page.screenshot(path=str(tmp_path / "view_kept.png"))
+    shown = _overlays(frame)
+    assert shown["Covered area"] and shown["Facilities"] and shown["Subdistricts"]
+    assert not shown["Blind spots"] and not shown["Emergency corridors"]  # walk view defaults
+    # the planner turns blind spots on: the next edit keeps them on
+    frame.locator(".leaflet-control-layers-overlays label", has_text="Blind spots").click()
+    leaflet.click(position={"x": box["width"] * 0.45, "y": box["height"] * 0.5})
+    page.wait_for_function(
+        """n => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+               .some(e => e.innerText.trim() === String(n))""",
+        arg=before + 2,
+        timeout=60_000,
+    )
+    time.sleep(1.0)
+    frame = _map_frame(page)
+    assert _overlays(frame)["Blind spots"] and _overlays(frame)["Covered area"]
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Standard").click()
     page.get_by_role("option", name="ems_time", exact=False).click()
     page.wait_for_selector("text=≤ 3.5 km, ≤ 12 min", timeout=60_000)
