@@ -291,10 +291,10 @@ def sidebar() -> dict[str, Any]:
             t("type"),
             types,
             index=types.index("station"),
-            key="add_type",
-            format_func=lambda c: " / ".join(
-                (facilities.FACILITY_TYPES[c].name_zh, facilities.FACILITY_TYPES[c].name_en)
-            ),
+            key=f"add_type_{lang_now}",  # labels follow the language
+            format_func=lambda c: facilities.FACILITY_TYPES[c].name_zh
+            if lang_now == "zh"
+            else facilities.FACILITY_TYPES[c].name_en,
         )
     if mode in ("inspect", "move", "remove"):
         choice["site"] = site_choice(ed, mode, lang_now)

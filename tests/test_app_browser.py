@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -360,4 +361,32 @@ def test_the_view_stays_after_an_add_and_a_standard_change(app_url, browser, tmp
     page.wait_for_selector("text=≤ 3.5 km, ≤ 12 min", timeout=60_000)
     time.sleep(1.0)
     assert _map_frame(page).evaluate("() => window.map.getZoom()") == 14
+    page.close()
+
+
+def _cjk_left(text: str, allowed: set[str]) -> list[str]:
+    for word in sorted(allowed, key=len, reverse=True):
+        text = text.replace(word, "")
+    return sorted(set(re.findall(r"[\u4e00-\u9fff]+", text)))
+
+
+def test_english_page_and_map_hold_no_chinese_beyond_names(app_url, browser, pack):
+    """After switching to English, the page and the map's own texts (legend, layer control,
+    unit names) hold no Chinese beyond proper names: facility and site names (data), map
+    providers, the language switch and the plan's term 三纵四横."""
+    from geo import facilities
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url, timeout=60_000)
+    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    page.get_by_text("add a site", exact=True).click()
+    page.wait_for_selector("text=Click the map to", timeout=60_000)
+    time.sleep(2.0)
+    frame = _map_frame(page)
+    text = page.inner_text("body") + "\n" + frame.inner_text("body")
+    allowed = {"语言", "中文", "高德", "腾讯", "百度", "三纵四横"}
+    allowed |= set(facilities.facilities_from_pack().gdf["name"])
+    assert _cjk_left(text, allowed) == []
     page.close()
