@@ -89,6 +89,7 @@ TEXT: dict[str, dict[str, str]] = {
         "h_official": "official count 2020",
         "h_parameters": "Parameters",
         "pick_first": "Choose the site to move in the sidebar first, then click its new place.",
+        "no_site_here": "No site within 300 m of that click; click on a site's symbol.",
         "geocode": "Geocode an address list (CSV/Excel)",
         "geocoded": "addresses placed",
         "to_review": "to review",
@@ -180,6 +181,7 @@ TEXT: dict[str, dict[str, str]] = {
         "h_official": "2020年官方数量",
         "h_parameters": "参数",
         "pick_first": "请先在侧栏选择要移动的站点，再在地图上点击新位置。",
+        "no_site_here": "点击位置300米内没有站点；请点击站点符号。",
         "geocode": "地址解析（CSV/Excel 地址清单）",
         "geocoded": "个地址已定位",
         "to_review": "个待核查",
@@ -292,9 +294,11 @@ def sidebar() -> dict[str, Any]:
             types,
             index=types.index("station"),
             key=f"add_type_{lang_now}",  # labels follow the language
-            format_func=lambda c: facilities.FACILITY_TYPES[c].name_zh
-            if lang_now == "zh"
-            else facilities.FACILITY_TYPES[c].name_en,
+            format_func=lambda c: (
+                facilities.FACILITY_TYPES[c].name_zh
+                if lang_now == "zh"
+                else facilities.FACILITY_TYPES[c].name_en
+            ),
         )
     if mode in ("inspect", "move", "remove"):
         choice["site"] = site_choice(ed, mode, lang_now)
@@ -334,12 +338,15 @@ def site_choice(ed: geo_editor.ScenarioEditor, mode: str, lang: str) -> str | No
         str(i): f"{n} ({type_names.get(ty, ty)})"
         for i, n, ty in zip(sites["id"], sites["name"], sites["type"], strict=True)
     }
+    key = f"site_{mode}_{lang}"  # labels follow the language
+    if st.session_state.get("pick") in labels:  # chosen by a click on its symbol
+        st.session_state[key] = st.session_state.pop("pick")
     picked: str | None = st.sidebar.selectbox(
         t("site"),
         list(labels),
         index=None,
         placeholder=t("show_reach") if mode == "inspect" else t("pick_site"),
-        key=f"site_{mode}_{lang}",  # labels follow the language
+        key=key,
         format_func=lambda i: labels.get(i, i),
     )
     return picked
@@ -623,6 +630,32 @@ def headline(view: geo_editor.EditorView, ed: geo_editor.ScenarioEditor) -> None
         st.warning(miss)
 
 
+#: A click this close to a site picks it (inspect and remove modes; move mode before a site
+#: is chosen).
+PICK_METERS = 300.0
+
+
+def pick_on_map(choice: dict[str, Any], state: dict[str, Any]) -> bool:
+    """In inspect and remove modes, and in move mode while no site is chosen, a click picks the
+    nearest site within :data:`PICK_METERS` (the sidebar list then shows it); returns True if
+    the click was such a pick (then it moves nothing)."""
+    clicked = state.get("last_clicked")
+    mode = choice["mode"]
+    if not clicked or clicked == st.session_state.get("last_click"):
+        return False
+    if mode not in ("inspect", "remove") and not (mode == "move" and not choice.get("site")):
+        return False
+    st.session_state["last_click"] = clicked  # this click picks; it moves nothing
+    lon, lat = maps.display_to_wgs84(clicked["lng"], clicked["lat"], choice["basemap"])
+    fid = choice["editor"].nearest_site(lon, lat, max_meters=PICK_METERS)
+    if fid is None:
+        st.session_state["error"] = t("no_site_here")
+        return True
+    st.session_state["pick"] = fid
+    st.rerun()  # the whole page: the sidebar shows the chosen site
+    return True
+
+
 def handle_click(choice: dict[str, Any], clicked: dict[str, float] | None) -> None:
     """Turn a new map click into an edit (add or move), once per click."""
     if not clicked or clicked == st.session_state.get("last_click"):
@@ -697,7 +730,9 @@ def _live_view(choice: dict[str, Any]) -> None:
     # (a map at a new place is a new map: the planner's view would be lost)
     top, map_slot, bottom = st.container(), st.container(), st.container()
     ed: geo_editor.ScenarioEditor = choice["editor"]
-    handle_click(choice, (st.session_state.get(MAP_KEY) or {}).get("last_clicked"))
+    state = st.session_state.get(MAP_KEY) or {}
+    if not pick_on_map(choice, state):
+        handle_click(choice, state.get("last_clicked"))
     with top:
         if "error" in st.session_state:
             st.error(st.session_state.pop("error"))

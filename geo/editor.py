@@ -134,6 +134,19 @@ class ScenarioEditor:
                 self._sessions.pop(name, None)
                 self._refs.pop(name, None)
 
+    def nearest_site(self, lon: float, lat: float, *, max_meters: float) -> str | None:
+        """The id of the site nearest to (lon, lat) within ``max_meters``; None if none is."""
+        sites = self.facilities()
+        if sites.empty:
+            return None
+        metres = sites.geometry.to_crs(settings.metric_crs).distance(
+            gpd.GeoSeries([shapely.Point(lon, lat)], crs=settings.wgs84_crs)
+            .to_crs(settings.metric_crs)
+            .iloc[0]
+        )
+        best = metres.idxmin()
+        return str(sites.loc[best, "id"]) if metres[best] <= max_meters else None
+
     def reference_facilities(self) -> tuple[gpd.GeoDataFrame, str]:
         """What changes are measured against: the base scenario's sites if there is a base,
         otherwise this scenario's sites as opened (so unsaved edits show as changes)."""

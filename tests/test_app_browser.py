@@ -390,3 +390,56 @@ def test_english_page_and_map_hold_no_chinese_beyond_names(app_url, browser, pac
     allowed |= set(facilities.facilities_from_pack().gdf["name"])
     assert _cjk_left(text, allowed) == []
     page.close()
+
+
+def test_pick_a_site_by_clicking_its_symbol_then_remove_and_undo(app_url, browser, pack):
+    """Remove mode: nothing is preselected; a click on a centre's symbol (the nearest site
+    within 300 m) chooses it in the sidebar list and removes nothing; "Remove" removes it;
+    undo brings it back."""
+    from geo import facilities
+
+    site = facilities.facilities_from_pack().gdf.set_index("id").loc["way/1195595581"]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url, timeout=60_000)
+    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    page.get_by_text("remove a site", exact=True).click()
+    page.get_by_role("button", name="Removed").wait_for(timeout=60_000)
+    assert page.get_by_role("button", name="Removed").is_disabled()  # nothing preselected
+    before = int(_metric(page, "Facilities counted"))
+    frame = _map_frame(page)
+    lat, lon = site.geometry.y, site.geometry.x
+    frame.evaluate(f"() => window.map.setView([{lat}, {lon}], 16, {{animate: false}})")
+    time.sleep(1.0)
+    point = frame.evaluate(f"() => window.map.latLngToContainerPoint([{lat}, {lon}])")
+    leaflet = page.frame_locator('[data-testid="stCustomComponentV1"]').first.locator(
+        ".leaflet-container"
+    )
+    leaflet.click(position={"x": point["x"], "y": point["y"]})
+    page.wait_for_function(  # the site is chosen: "Remove" is enabled
+        """() => [...document.querySelectorAll('button')].some(
+            b => b.innerText.trim() === 'Removed' && !b.disabled)""",
+        timeout=60_000,
+    )
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    values = [sidebar.inner_text()]  # a selectbox shows its value as text or in its input
+    values += [i.input_value() for i in sidebar.locator("input").all()]
+    values += [i.get_attribute("aria-label") or "" for i in sidebar.locator("input").all()]
+    assert any(site["name"] in v for v in values), values
+    assert int(_metric(page, "Facilities counted")) == before  # a pick removes nothing
+    page.get_by_role("button", name="Removed").click()
+    page.wait_for_function(
+        """n => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+               .some(e => e.innerText.trim() === String(n))""",
+        arg=before - 1,
+        timeout=60_000,
+    )
+    page.get_by_role("button", name="Undo last edit").click()
+    page.wait_for_function(
+        """n => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+               .some(e => e.innerText.trim() === String(n))""",
+        arg=before,
+        timeout=60_000,
+    )
+    page.close()
