@@ -747,7 +747,7 @@ def _live_view(choice: dict[str, Any]) -> None:
     if choice.get("site"):
         selected = ed.selected_isochrone(choice["standard"], choice["site"])
     lang = st.session_state["lang"]
-    sources = maps.sources_for(ed.sources(choice["standard"]))
+    sources = legend_sources(ed, choice["standard"])
     layers = maps.coverage_layers(
         table=view.table,
         subdistricts=view.subdistricts,
@@ -821,6 +821,24 @@ def local_text(text: object) -> str:
             if re.match(pattern, line):
                 return re.sub(pattern, zh, line)
     return line
+
+
+def legend_sources(ed: geo_editor.ScenarioEditor, standard: str) -> dict[str, str]:
+    """The map legend's source lines, in the chosen language."""
+    src = ed.sources(standard)
+    net = src["network"]
+    if isinstance(net, dict):
+        network = (
+            f"{local_text(net['source'])} ({net['source_date']}), {net['repair_connectors']} "
+            f"{t('h_repairs')} ({net['repair_length_km']} km)"
+        )
+    else:
+        network = t("h_straight")
+    return {
+        t("h_network"): network,
+        t("h_population"): local_text(src["population_source"]),
+        t("h_facilities"): local_text(src["facilities_source"]),
+    }
 
 
 def how_computed(ed: geo_editor.ScenarioEditor, standard: str) -> None:

@@ -443,3 +443,19 @@ def test_pick_a_site_by_clicking_its_symbol_then_remove_and_undo(app_url, browse
         timeout=60_000,
     )
     page.close()
+
+
+def test_chinese_map_holds_no_english_words_beyond_names(app_url, browser, pack):
+    """In 中文 the map's own texts (legend with its sources, layer control, 街镇 names) hold no
+    English words beyond names of products and files (Leaflet, OpenStreetMap, a .geojson)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url, timeout=60_000)
+    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
+    time.sleep(2.0)
+    text = _map_frame(page).inner_text("body")
+    # the ODbL attribution line is kept as OpenStreetMap asks for it
+    allowed = r"© OpenStreetMap contributors|OpenStreetMap|Leaflet|ODbL|OSM|Overpass|AMap|GCJ-02|"
+    allowed += r"[\w/]+\.geojson|km"
+    words = re.findall(r"[A-Za-z]{4,}", re.sub(allowed, "", text))
+    assert words == [], words
+    page.close()
