@@ -510,15 +510,12 @@ def register_report(check: register.RegisterCheck) -> None:
 
 def checked_population(name: str, data: bytes) -> tuple[str, bytes] | None:
     """Load an uploaded population file once to check it; show its source and notes."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / (Path(name).name or "population")
-        path.write_bytes(data)
-        try:
-            pop = population.load_population(path)
-        except GeoError as exc:
-            st.error(str(exc))
-            return None
-    st.caption(" · ".join([pop.source, *pop.notes]))
+    try:
+        pop = population.population_from_upload(name, data)
+    except GeoError as exc:
+        st.error(str(exc))
+        return None
+    st.caption(" · ".join([local_text(pop.source), *map(local_text, pop.notes)]))
     return name, data
 
 

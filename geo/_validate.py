@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -208,6 +209,15 @@ def _in_gb2312(char: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def read_upload(file_name: str, data: bytes) -> pd.DataFrame:
+    """:func:`read_table` for an uploaded file (its name and bytes); messages name the planner's
+    file, not a temporary one."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / (Path(file_name).name or "upload")
+        path.write_bytes(data)
+        return read_table(path)
 
 
 def raise_if_problems(

@@ -27,6 +27,7 @@ from geo._validate import (
     normalise_key,
     raise_if_problems,
     read_table,
+    read_upload,
 )
 
 __all__ = [
@@ -689,12 +690,7 @@ def facilities_from_upload(
     file_name: str, data: bytes, *, coords_system: str = "wgs84", strict: bool = False
 ) -> FacilityTable:
     """Read an uploaded CSV/Excel file (its name and bytes) like :func:`read_facilities`."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / (Path(file_name).name or "upload")  # messages name the planner's file
-        path.write_bytes(data)
-        df = read_table(path)
+    df = read_upload(file_name, data)
     if is_osm_table(df):
         return facilities_from_osm_table(df, source=f"{file_name} (OpenStreetMap extract)")
     return facilities_from_frame(df, source=file_name, coords_system=coords_system, strict=strict)

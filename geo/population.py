@@ -32,6 +32,7 @@ __all__ = [
     "population_from_addresses",
     "population_from_raster",
     "population_from_table",
+    "population_from_upload",
     "total_warning",
 ]
 
@@ -291,6 +292,17 @@ def total_warning(total: float, *, source: str) -> str | None:
         f"WARNING: {source}: {total:,.0f} residents in all, {ratio:.4g}× the census 2020 "
         f"total {census:,}{hint}; shares are computed, but check the units and the extent"
     )
+
+
+def population_from_upload(file_name: str, data: bytes) -> Population:
+    """:func:`load_population` for an uploaded table or raster (its name and bytes); messages
+    name the planner's file."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / (Path(file_name).name or "population")
+        path.write_bytes(data)
+        return load_population(path)
 
 
 def load_population(source: str | Path = "pack") -> Population:

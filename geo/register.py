@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,7 +21,7 @@ from geo import geocoding, settings
 from geo._errors import InputFileError
 from geo._io import atomic_target
 from geo._safe import spreadsheet_frame
-from geo._validate import coord_system, match_columns, read_table
+from geo._validate import coord_system, match_columns, read_table, read_upload
 from geo.facilities import (
     FACILITY_COLUMNS,
     FACILITY_TYPES,
@@ -119,10 +118,7 @@ def check_register(
         Geocoder for rows without coordinates: ``"offline"`` (default) or ``"amap"``; default
         AMap when a key is set (``GEO_AMAP_KEY``), else offline.
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / (Path(file_name).name or "upload")  # messages name the planner's file
-        path.write_bytes(data)
-        frame = read_table(path)
+    frame = read_upload(file_name, data)
     chosen = provider or ("amap" if settings.resolve_amap_key() else "offline")
     return _check_frame(
         frame,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +24,7 @@ from geo._errors import ExportError, InputFileError
 from geo._io import atomic_target
 from geo._safe import spreadsheet_frame
 from geo._types import JSONValue
-from geo._validate import match_columns, read_table
+from geo._validate import match_columns, read_table, read_upload
 from geo.geocoding.offline import OfflineGeocoder
 from geo.geocoding.providers import provider_from_name
 from geo.geocoding.results import (
@@ -538,10 +537,7 @@ def geocode_upload(
 ) -> GeocodedTable:
     """:func:`geocode_table` for an uploaded CSV/Excel file (its name and bytes)."""
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / (Path(file_name).name or "upload")  # messages name the planner's file
-        path.write_bytes(data)
-        frame = read_table(path)
+    frame = read_upload(file_name, data)
     return geocode_table(
         frame,
         provider=provider,

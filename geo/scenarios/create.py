@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from geo import settings
 from geo._errors import GeoError, ScenarioError
 from geo._io import atomic_target
 from geo._safe import spreadsheet_frame
-from geo.population import load_population
+from geo.population import population_from_upload
 from geo.scenarios.model import Scenario, _check_name, scenario_path
 from geo.scenarios.resolve import SHIPPED_SCENARIOS, save_scenario_as
 
@@ -138,14 +137,11 @@ def create_scenario(
 
 def _check_population(name: str, data: bytes) -> None:
     """Load a population file under the planner's file name; a clear error if it does not."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(name).name
-        path.write_bytes(data)
-        try:
-            load_population(path)
-        except GeoError as exc:  # unreadable, unknown units, bad numbers
-            msg = f"population file {Path(name).name}: {exc}"
-            raise ScenarioError(msg) from exc
+    try:
+        population_from_upload(name, data)
+    except GeoError as exc:  # unreadable, unknown units, bad numbers
+        msg = f"population file {Path(name).name}: {exc}"
+        raise ScenarioError(msg) from exc
 
 
 def _population_bytes(
