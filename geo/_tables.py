@@ -144,12 +144,12 @@ class TableParts:
         }
         facilities = np.sum([counts[t] for t in types], axis=0) if types else np.zeros(0, int)
         cols["facilities"] = facilities.astype(int)
-        table = self.head.copy()
-        for key, values in cols.items():  # each unit, then the district (the sum)
-            table[key] = np.append(values, values.sum())
+        full = {key: np.append(values, values.sum()) for key, values in cols.items()}
+        area = self.head["area_km2"].to_numpy()  # each unit, then the district (the sum)
         with np.errstate(invalid="ignore", divide="ignore"):
-            table["area_share"] = table["covered_km2"] / table["area_km2"]
-            table["resident_share"] = table["covered_residents"] / table["residents"]
-            table["facilities_per_100k"] = table["facilities"] / table["residents"] * 1e5
-        out: pd.DataFrame = table[[*TABLE_COLUMNS, *[f"n_{t}" for t in types]]]
-        return out
+            full["area_share"] = full["covered_km2"] / area
+            full["resident_share"] = full["covered_residents"] / full["residents"]
+            full["facilities_per_100k"] = full["facilities"] / full["residents"] * 1e5
+        columns = [*TABLE_COLUMNS, *[f"n_{t}" for t in types]]
+        data = {c: self.head[c] if c in self.head else full[c] for c in columns}
+        return pd.DataFrame(data)

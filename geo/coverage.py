@@ -217,7 +217,12 @@ def compute_reach(
     ``population_snap``: the population already snapped to this network (a session snaps it
     once, not on every edit)."""
     fac_xy = to_metric(facilities.geometry.x.to_numpy(), facilities.geometry.y.to_numpy())
-    pop_xy = to_metric(population.gdf.geometry.x.to_numpy(), population.gdf.geometry.y.to_numpy())
+    gdf = population.gdf
+    pop_xy = (  # not needed when the session already snapped the population
+        np.empty((len(gdf), 2))
+        if population_snap is not None and not standard.straight_line
+        else to_metric(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
+    )
     if standard.straight_line:
         return _straight_line_reach(standard, fac_xy, pop_xy, per_facility=per_facility)
     if network is None or network.mode != standard.mode:
@@ -547,6 +552,15 @@ class CoverageSession:
             xy = to_metric(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
             self._pop_snap = reach_index(network).snap(xy, max_snap_meters=max_snap_meters)
         self._table_parts = TableParts(standard, self.part, population, self._off_network)
+        self._unit_names: dict[object, dict[str, Any]] = {
+            r["code"]: {
+                "subdistrict_code": r["code"],
+                "subdistrict_zh": r["name_zh"],
+                "subdistrict_en": r["name_en"],
+                "boundary_status": r["boundary_status"],
+            }
+            for r in self.part.drop(columns="geometry").to_dict("records")
+        }
 
     def _min_cost(self) -> FloatArray:
         if not self._costs:
@@ -590,8 +604,8 @@ class CoverageSession:
         point = shapely.Point(float(facility["lon"]), float(facility["lat"]))  # type: ignore[arg-type]
         rec: dict[str, Any] = {"status": "planned", **facility, "id": fid, "geometry": point}
         if not facility.get("subdistrict_code"):  # the editor's rows carry it already
-            one = gpd.GeoDataFrame([rec], geometry="geometry", crs=settings.wgs84_crs)
-            rec.update(boundaries.add_subdistrict(one).drop(columns="geometry").iloc[0].to_dict())
+            code = boundaries.assign_subdistricts(point.x, point.y)[()]  # as add_subdistrict
+            rec.update(self._unit_names.get(code, {"subdistrict_code": None}))
         cost, poly = self._facility_reach(
             gpd.GeoDataFrame(geometry=[point], crs=settings.wgs84_crs)
         )
