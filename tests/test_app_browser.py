@@ -459,3 +459,30 @@ def test_chinese_map_holds_no_english_words_beyond_names(app_url, browser, pack)
     words = re.findall(r"[A-Za-z]{4,}", re.sub(allowed, "", text))
     assert words == [], words
     page.close()
+
+
+def test_a_click_during_a_recomputation_is_not_lost(app_url, browser):
+    """Two clicks 0.6 s apart (the second while the first edit is being shown): both sites are
+    added. (The map component itself merges clicks closer than 0.25 s into one.)"""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url, timeout=60_000)
+    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    page.get_by_text("add a site", exact=True).click()
+    page.wait_for_selector("text=Click the map to", timeout=60_000)
+    before = int(_metric(page, "Facilities counted"))
+    leaflet = page.frame_locator('[data-testid="stCustomComponentV1"]').first.locator(
+        ".leaflet-container"
+    )
+    box = _settled_box(leaflet)
+    leaflet.click(position={"x": box["width"] * 0.47, "y": box["height"] * 0.52})
+    time.sleep(0.6)
+    leaflet.click(position={"x": box["width"] * 0.52, "y": box["height"] * 0.6})
+    page.wait_for_function(
+        """n => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+               .some(e => e.innerText.trim() === String(n))""",
+        arg=before + 2,
+        timeout=60_000,
+    )
+    page.close()
