@@ -122,13 +122,28 @@ def _metric(page, label: str) -> str:
     return box.locator('[data-testid="stMetricValue"]').inner_text()
 
 
-def test_add_a_site_by_clicking_and_download(app_url, browser, tmp_path):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+def _open_english(browser, app_url: str, *, height: int = 1000, **options):
+    """A new page on the app, switched to English."""
+    page = browser.new_page(viewport={"width": 1400, "height": height}, **options)
     page.goto(app_url, timeout=60_000)
     page.wait_for_selector("text=居民覆盖率", timeout=120_000)
-    # switch the labels to English
     page.get_by_text("English", exact=True).click()
     page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    return page
+
+
+def _wait_for_value(page, value: object, timeout: int = 60_000) -> None:
+    """Wait until a headline figure reads ``value`` (e.g. the new number of facilities)."""
+    page.wait_for_function(
+        """v => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+               .some(e => e.innerText.trim() === v)""",
+        arg=str(value),
+        timeout=timeout,
+    )
+
+
+def test_add_a_site_by_clicking_and_download(app_url, browser, tmp_path):
+    page = _open_english(browser, app_url, accept_downloads=True)
     # switch standard to straight_line and back to walk15: the label of the metric box stays,
     # the plan figure changes with the standard
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Standard").click()
@@ -149,11 +164,7 @@ def test_add_a_site_by_clicking_and_download(app_url, browser, tmp_path):
     leaflet.wait_for(timeout=60_000)
     box = _settled_box(leaflet)
     leaflet.click(position={"x": box["width"] * 0.47, "y": box["height"] * 0.52})
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
-               .some(e => e.innerText.trim() === '18')""",
-        timeout=60_000,
-    )
+    _wait_for_value(page, 18)
     after_res = _metric(page, "Residents covered")
     assert float(after_res.rstrip("%")) >= float(before_res.rstrip("%"))
     page.screenshot(path=str(tmp_path / "after_add.png"))
@@ -178,11 +189,7 @@ def test_geocode_a_list_and_re_pin_a_flagged_address(app_url, browser, tmp_path)
     addresses.write_text(
         "地址,街镇\n七宝镇 漕宝路 1500号,七宝镇\n某某新村,颛桥镇\n", encoding="utf-8"
     )
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(app_url, timeout=60_000)
-    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
-    page.get_by_text("English", exact=True).click()
-    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    page = _open_english(browser, app_url)
     page.get_by_text("Geocode an address list (CSV/Excel)").click()
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="CSV / Excel").last
     uploader.locator('input[type="file"]').set_input_files(str(addresses))
@@ -247,11 +254,7 @@ def test_start_a_scenario_from_my_register_and_find_it_after_a_reload(app_url, b
     """Upload 30 rows (2 bad), fix nothing, create a scenario from the 28 good rows (replace),
     see the headline change, reload the page and find the scenario again."""
     reg = register_csv(tmp_path / "my-register.csv")
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
-    page.goto(app_url, timeout=60_000)
-    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
-    page.get_by_text("English", exact=True).click()
-    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    page = _open_english(browser, app_url, height=1100)
     assert _metric(page, "Facilities counted") == "17"
     page.get_by_text("Start a scenario from my data").click()
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Facility register")
@@ -266,22 +269,14 @@ def test_start_a_scenario_from_my_register_and_find_it_after_a_reload(app_url, b
     name.press("Enter")
     page.get_by_role("button", name="Create the scenario").click()
     # replace: 28 facilities, 22 basic-level (10 stations, 6 centres, 6 village clinics)
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
-               .some(e => e.innerText.trim() === '22')""",
-        timeout=180_000,
-    )
+    _wait_for_value(page, 22, timeout=180_000)
     assert _metric(page, "Facilities counted") == "22"
     page.screenshot(path=str(tmp_path / "register_scenario.png"), full_page=True)
     page.reload()
     page.wait_for_selector("text=居民覆盖率", timeout=120_000)
     page.locator('[data-testid="stSelectbox"]').filter(has_text="情景").click()
     page.get_by_role("option", name="my-register", exact=True).click()
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
-               .some(e => e.innerText.trim() === '22')""",
-        timeout=180_000,
-    )
+    _wait_for_value(page, 22, timeout=180_000)
     page.close()
 
 
@@ -311,11 +306,7 @@ def _overlays(frame) -> dict[str, bool]:
 def test_the_view_stays_after_an_add_and_a_standard_change(app_url, browser, tmp_path):
     """Zoom in, add a site by clicking: the map is not rebuilt (same zoom and centre), and the
     figure changes; switching the standard keeps the view too."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(app_url, timeout=60_000)
-    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
-    page.get_by_text("English", exact=True).click()
-    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    page = _open_english(browser, app_url)
     page.get_by_text("add a site", exact=True).click()
     page.wait_for_selector("text=Click the map to", timeout=60_000)
     frame = _map_frame(page)
@@ -328,12 +319,7 @@ def test_the_view_stays_after_an_add_and_a_standard_change(app_url, browser, tmp
     )
     box = _settled_box(leaflet)
     leaflet.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.55})
-    page.wait_for_function(
-        """n => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
-               .some(e => e.innerText.trim() === String(n))""",
-        arg=before + 1,
-        timeout=60_000,
-    )
+    _wait_for_value(page, before + 1)
     time.sleep(1.0)
     frame = _map_frame(page)
     assert frame.evaluate("() => window.map.getZoom()") == 14 != first_zoom
@@ -347,12 +333,7 @@ def test_the_view_stays_after_an_add_and_a_standard_change(app_url, browser, tmp
     # the planner turns blind spots on: the next edit keeps them on
     frame.locator(".leaflet-control-layers-overlays label", has_text="Blind spots").click()
     leaflet.click(position={"x": box["width"] * 0.45, "y": box["height"] * 0.5})
-    page.wait_for_function(
-        """n => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
-               .some(e => e.innerText.trim() === String(n))""",
-        arg=before + 2,
-        timeout=60_000,
-    )
+    _wait_for_value(page, before + 2)
     time.sleep(1.0)
     frame = _map_frame(page)
     assert _overlays(frame)["Blind spots"] and _overlays(frame)["Covered area"]
@@ -376,11 +357,7 @@ def test_english_page_and_map_hold_no_chinese_beyond_names(app_url, browser, pac
     providers, the language switch and the plan's term 三纵四横."""
     from geo import facilities
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(app_url, timeout=60_000)
-    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
-    page.get_by_text("English", exact=True).click()
-    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    page = _open_english(browser, app_url)
     page.get_by_text("add a site", exact=True).click()
     page.wait_for_selector("text=Click the map to", timeout=60_000)
     time.sleep(2.0)
@@ -399,11 +376,7 @@ def test_pick_a_site_by_clicking_its_symbol_then_remove_and_undo(app_url, browse
     from geo import facilities
 
     site = facilities.facilities_from_pack().gdf.set_index("id").loc["way/1195595581"]
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(app_url, timeout=60_000)
-    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
-    page.get_by_text("English", exact=True).click()
-    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    page = _open_english(browser, app_url)
     page.get_by_text("remove a site", exact=True).click()
     page.get_by_role("button", name="Removed").wait_for(timeout=60_000)
     assert page.get_by_role("button", name="Removed").is_disabled()  # nothing preselected
@@ -429,19 +402,9 @@ def test_pick_a_site_by_clicking_its_symbol_then_remove_and_undo(app_url, browse
     assert any(site["name"] in v for v in values), values
     assert int(_metric(page, "Facilities counted")) == before  # a pick removes nothing
     page.get_by_role("button", name="Removed").click()
-    page.wait_for_function(
-        """n => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
-               .some(e => e.innerText.trim() === String(n))""",
-        arg=before - 1,
-        timeout=60_000,
-    )
+    _wait_for_value(page, before - 1)
     page.get_by_role("button", name="Undo last edit").click()
-    page.wait_for_function(
-        """n => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
-               .some(e => e.innerText.trim() === String(n))""",
-        arg=before,
-        timeout=60_000,
-    )
+    _wait_for_value(page, before)
     page.close()
 
 
@@ -464,11 +427,7 @@ def test_chinese_map_holds_no_english_words_beyond_names(app_url, browser, pack)
 def test_a_click_during_a_recomputation_is_not_lost(app_url, browser):
     """Two clicks 0.6 s apart (the second while the first edit is being shown): both sites are
     added. (The map component itself merges clicks closer than 0.25 s into one.)"""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(app_url, timeout=60_000)
-    page.wait_for_selector("text=居民覆盖率", timeout=120_000)
-    page.get_by_text("English", exact=True).click()
-    page.wait_for_selector("text=Minhang health facility coverage planner", timeout=60_000)
+    page = _open_english(browser, app_url)
     page.get_by_text("add a site", exact=True).click()
     page.wait_for_selector("text=Click the map to", timeout=60_000)
     before = int(_metric(page, "Facilities counted"))
@@ -479,10 +438,5 @@ def test_a_click_during_a_recomputation_is_not_lost(app_url, browser):
     leaflet.click(position={"x": box["width"] * 0.47, "y": box["height"] * 0.52})
     time.sleep(0.6)
     leaflet.click(position={"x": box["width"] * 0.52, "y": box["height"] * 0.6})
-    page.wait_for_function(
-        """n => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
-               .some(e => e.innerText.trim() === String(n))""",
-        arg=before + 2,
-        timeout=60_000,
-    )
+    _wait_for_value(page, before + 2)
     page.close()
