@@ -7,7 +7,6 @@ A thin front end over the ``geo`` package (run with ``streamlit run app.py``): w
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from geo import (
     facilities,
     geocoding,
     maps,
+    messages,
     plan,
     population,
     register,
@@ -306,7 +306,9 @@ def sidebar() -> dict[str, Any]:
             t("removed"), key="remove_button", disabled=choice["site"] is None
         ):
             act(lambda: ed.remove_site(choice["site"]))
-            st.session_state["done"] = f"{t('removed')}: {ed.history[-1].describe()} — {t('undo')}?"
+            st.session_state["done"] = (
+                f"{t('removed')}: {local_text(ed.history[-1].describe())} — {t('undo')}?"
+            )
     if st.sidebar.button(t("suggest"), key="suggest", help=t("suggest_help")):
         with st.spinner(t("suggesting")):
             act(lambda: ed.suggest(std))
@@ -372,7 +374,7 @@ def save_box(ed: geo_editor.ScenarioEditor) -> None:
                 path = scenarios.save_scenario_as(sc, overwrite=overwrite)
                 st.success(f"{t('saved')}: {path.name}")
             except (GeoError, FileExistsError) as exc:
-                st.error(str(exc))
+                st.error(local_text(exc))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -390,16 +392,15 @@ def upload_box() -> None:
         try:
             table = checked_upload(up.name, up.getvalue())
         except GeoError as exc:
-            st.error(str(exc))
+            st.error(local_text(exc))
             return
         bad_rows = len({p.row for p in table.problems})
         st.write(f"{len(table.gdf)} {t('ok_rows')}; {bad_rows} {t('problems')}")
         if table.problems:
             st.dataframe(
-                [
-                    {"row": p.row, "field": p.field, "value": str(p.value), "reason": p.reason}
-                    for p in table.problems
-                ],
+                messages.localise_frame(
+                    register.problems_frame(table.problems), st.session_state["lang"]
+                ),
                 hide_index=True,
             )
 
@@ -476,7 +477,7 @@ def my_data_box() -> None:
         try:
             check = checked_register(up.name, up.getvalue(), crs)
         except GeoError as exc:
-            st.error(str(exc))
+            st.error(local_text(exc))
             return
         register_report(check)
         pop = st.file_uploader(
@@ -500,12 +501,20 @@ def register_report(check: register.RegisterCheck) -> None:
     c4.metric(t("review"), int(check.geocoded["review"].sum()) if len(check.geocoded) else 0)
     if check.table.problems:
         st.markdown(f"**{t('rejected_rows')}**")
-        st.dataframe(check.problems_frame(), hide_index=True, key="register_problems")
+        st.dataframe(
+            messages.localise_frame(check.problems_frame(), st.session_state["lang"]),
+            hide_index=True,
+            key="register_problems",
+        )
     if len(check.geocoded):
         st.markdown(f"**{t('geocoded_rows')}**")
-        st.dataframe(check.geocoded, hide_index=True, key="register_geocoded")
+        st.dataframe(
+            messages.localise_frame(check.geocoded, st.session_state["lang"]),
+            hide_index=True,
+            key="register_geocoded",
+        )
     if check.table.notes:
-        st.caption(f"{t('notes')}: " + " · ".join(check.table.notes))
+        st.caption(f"{t('notes')}: " + " · ".join(map(local_text, check.table.notes)))
 
 
 def checked_population(name: str, data: bytes) -> tuple[str, bytes] | None:
@@ -513,7 +522,7 @@ def checked_population(name: str, data: bytes) -> tuple[str, bytes] | None:
     try:
         pop = population.population_from_upload(name, data)
     except GeoError as exc:
-        st.error(str(exc))
+        st.error(local_text(exc))
         return None
     st.caption(" · ".join([local_text(pop.source), *map(local_text, pop.notes)]))
     return name, data
@@ -557,7 +566,7 @@ def create_from(
             population=population_file,
         )
     except GeoError as exc:
-        st.error(str(exc))
+        st.error(local_text(exc))
         return
     st.success(f"{t('created')}: {path.name}")
     st.session_state["switch_to"] = name
@@ -732,11 +741,11 @@ def _live_view(choice: dict[str, Any]) -> None:
         handle_click(choice, state.get("last_clicked"))
     with top:
         if "error" in st.session_state:
-            st.error(st.session_state.pop("error"))
+            st.error(local_text(st.session_state.pop("error")))
         view = geo_editor.editor_view(ed, choice["standard"])
         headline(view, ed)
         for change in reversed(ed.history[-3:]):
-            st.caption(f"{t('edits')}: {change.describe()}")
+            st.caption(f"{t('edits')}: {local_text(change.describe())}")
         if choice["mode"] in ("add", "move", "repin"):
             mode_label = t("modes").split("|")[MODE_KEYS.index(choice["mode"])]
             st.info(f"{t('click_hint')} {mode_label}")
@@ -783,41 +792,9 @@ def _live_view(choice: dict[str, Any]) -> None:
         )
 
 
-#: The data folder's own provenance lines in Chinese (other sources are shown as they are).
-ZH_PROVENANCE: tuple[tuple[str, str], ...] = (
-    (r"^Minhang data pack (\S+) \(OSM via Overpass\)$", r"闵行数据包 \1（OSM，经 Overpass 下载）"),
-    (
-        r"^proxy: (\d+) residential addresses \((\d+)\) scaled to census 2020 total ([\d,]+)$",
-        r"代理人口：\1 个居住地址（\2 年），按 2020 年人口普查总数 \3 人缩放",
-    ),
-    (
-        r"^(\d+) residential addresses \((\d+) public-health bulletins, AMap-geocoded\) given "
-        r"equal weight ([\d.,]+)$",
-        r"\1 个居住地址（\2 年公共卫生公告，高德地理编码），每个地址权重 \3 人",
-    ),
-    (
-        r"^(\d+) addresses lie outside every subdistrict: excluded$",
-        r"\1 个地址不在任何街镇内，已排除",
-    ),
-    (r"^(.+) as opened$", r"\1（打开时）"),
-    (r"^base scenario (.+)$", r"基准情景 \1"),
-    (
-        r"^(\d+) facilities from OpenStreetMap health facilities, Minhang data pack "
-        r"\(May 2026, ODbL\) \((\d+) rows read\); (\d+) duplicate records merged$",
-        r"\1 个设施，来自闵行数据包 OpenStreetMap 医疗卫生设施（2026年5月，ODbL；读取 \2 行，"
-        r"合并重复记录 \3 条）",
-    ),
-)
-
-
 def local_text(text: object) -> str:
-    """A provenance line in the chosen language (the data folder's own lines are translated)."""
-    line = str(text)
-    if st.session_state.get("lang", "zh") == "zh":
-        for pattern, zh in ZH_PROVENANCE:
-            if re.match(pattern, line):
-                return re.sub(pattern, zh, line)
-    return line
+    """A message, note or provenance line in the chosen language (:func:`geo.messages.localise`)."""
+    return messages.localise(text, st.session_state.get("lang", "zh"))
 
 
 def legend_sources(ed: geo_editor.ScenarioEditor, standard: str) -> dict[str, str]:
@@ -890,7 +867,7 @@ def main() -> None:
     st.title(t("title"))
     with st.container():  # one slot, whatever it holds: the map below keeps its place
         if "error" in st.session_state:
-            st.error(st.session_state.pop("error"))
+            st.error(local_text(st.session_state.pop("error")))
         if "done" in st.session_state:
             st.info(st.session_state.pop("done"))
     my_data_box()
@@ -904,7 +881,7 @@ def main() -> None:
                 try:
                     curve = ed.coverage_curve()
                 except GeoError as exc:
-                    st.error(str(exc))
+                    st.error(local_text(exc))
                 else:
                     st.line_chart(curve, x="n_sites", y="residents_covered")
                     st.dataframe(curve, hide_index=True, key="curve_table")
@@ -917,7 +894,7 @@ def guarded(fn: Any, *args: Any) -> None:
     try:
         fn(*args)
     except GeoError as exc:
-        st.error(str(exc))
+        st.error(local_text(exc))
     except Exception:  # the last line of defence: log everything, show nothing internal
         logger.exception("unexpected error in the app")
         st.error(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import geocoding, settings
-from geo._errors import InputFileError
+from geo._errors import InputFileError, RowProblem
 from geo._io import atomic_target
 from geo._safe import spreadsheet_frame
 from geo._validate import coord_system, match_columns, read_table, read_upload
@@ -38,6 +38,7 @@ __all__ = [
     "RegisterCheck",
     "check_register",
     "combine",
+    "problems_frame",
     "read_register",
     "write_template",
 ]
@@ -72,13 +73,7 @@ class RegisterCheck:
 
     def problems_frame(self) -> pd.DataFrame:
         """Every rejected row: row, field, value, reason (the app's table, the CLI's lines)."""
-        return pd.DataFrame(
-            [
-                {"row": p.row, "field": p.field, "value": str(p.value), "reason": p.reason}
-                for p in self.table.problems
-            ],
-            columns=["row", "field", "value", "reason"],
-        )
+        return problems_frame(self.table.problems)
 
     def summary(self) -> str:
         """One line: facilities kept, rows rejected, rows geocoded and flagged for review."""
@@ -289,6 +284,17 @@ def _modes(modes: str | Mapping[str, str]) -> dict[str, str]:
             msg = f"mode {mode!r} for {facility_type}: use replace or add"
             raise InputFileError(msg)
     return per_type
+
+
+def problems_frame(problems: Sequence[RowProblem]) -> pd.DataFrame:
+    """Rejected rows as a table: row, field, value (as text), reason."""
+    return pd.DataFrame(
+        [
+            {"row": p.row, "field": p.field, "value": str(p.value), "reason": p.reason}
+            for p in problems
+        ],
+        columns=["row", "field", "value", "reason"],
+    )
 
 
 # --- the template ---------------------------------------------------------------------------

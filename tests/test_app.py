@@ -67,7 +67,7 @@ def test_remove_undo_and_edit_history(at):
     ).run()  # 七宝卫生服务中心, a centre
     at.button(key="remove_button").click().run()
     assert metric(at, "计入设施数") == "16"
-    assert any("remove 七宝卫生服务中心" in c.value for c in at.caption)
+    assert any("移除 七宝卫生服务中心" in c.value for c in at.caption)  # in 中文, not "remove"
     at.button(key="undo").click().run()
     assert metric(at, "计入设施数") == "17"
 
@@ -80,7 +80,7 @@ def test_save_as_new_scenario_refuses_to_overwrite(at, tmp_path, monkeypatch):
     at.text_input(key="save_name").set_value("baseline").run()
     at.checkbox(key="save_overwrite").check().run()
     at.button(key="save_button").click().run()
-    assert any("shipped scenario and cannot be replaced" in e.value for e in at.error)
+    assert any("是随附情景，不能替换" in e.value for e in at.error)
     assert (tmp_path / "baseline.toml").read_text("utf-8") == shipped
     # a name with spaces is saved under that very name, so a child can name it as its base
     at.checkbox(key="save_overwrite").uncheck().run()
@@ -91,7 +91,7 @@ def test_save_as_new_scenario_refuses_to_overwrite(at, tmp_path, monkeypatch):
     assert saved.base == "baseline" and saved.edits == ()
     # saving again without "Replace" is refused; with it, the old file is kept as a backup
     at.button(key="save_button").click().run()
-    assert any("already exists" in e.value for e in at.error)
+    assert any("已存在" in e.value for e in at.error)
     at.checkbox(key="save_overwrite").check().run()
     at.button(key="save_button").click().run()
     assert (tmp_path / "my plan.toml.bak").exists()

@@ -440,3 +440,20 @@ def test_a_click_during_a_recomputation_is_not_lost(app_url, browser):
     leaflet.click(position={"x": box["width"] * 0.52, "y": box["height"] * 0.6})
     _wait_for_value(page, before + 2)
     page.close()
+
+
+def test_undo_removes_a_whole_suggestion(app_url, browser):
+    """ "Suggest sites" on walk15 adds Table 2's quota in one step; one undo removes every
+    proposal and the headline figures return to what they were."""
+    from geo.optimize.curves import PLAN_NEW_SITES
+
+    page = _open_english(browser, app_url)
+    before = int(_metric(page, "Facilities counted"))
+    residents = _metric(page, "Residents covered")
+    page.get_by_role("button", name="Suggest sites (plan quotas)").click()
+    _wait_for_value(page, before + PLAN_NEW_SITES, timeout=180_000)
+    assert _metric(page, "Residents covered") != residents
+    page.get_by_role("button", name="Undo last edit").click()
+    _wait_for_value(page, before)
+    assert _metric(page, "Residents covered") == residents
+    page.close()

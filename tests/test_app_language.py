@@ -32,7 +32,7 @@ def _texts(app: AppTest) -> list[str]:
     """Every text the page shows, element by element (the map's own texts are tested in
     tests/test_maps.py)."""
     out: list[str] = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning"):
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error"):
         out += [str(e.value) for e in getattr(app, kind)]
     out += [f"{m.label} {m.value}" for m in app.metric]
     for widget in (*app.selectbox, *app.radio, *app.multiselect):
@@ -96,3 +96,15 @@ def test_chinese_pages_show_no_english_words(names, standard_index):
         if words:
             leftovers.append((text[:120], words[:5]))
     assert not leftovers, leftovers
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("zh", "（116.40000, 39.90000）在区界之外：请在闵行区内选址"), ("en", None)],
+)
+def test_an_edit_error_is_shown_in_the_chosen_language(lang, expected):
+    english = "(116.40000, 39.90000) is outside the district: place sites inside Minhang"
+    app = _render(lang, 0)
+    app.session_state["error"] = english  # what a refused click leaves for the next run
+    app.run()
+    assert [e.value for e in app.error] == [expected or english]
