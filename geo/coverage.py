@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -21,7 +20,7 @@ import pandas as pd
 import shapely
 from scipy.spatial.distance import cdist
 
-from geo import __version__, boundaries, plan, settings
+from geo import boundaries, plan, settings
 from geo._errors import StandardError
 from geo._notes import NETWORK_MISS_SHARE, network_miss_note, no_counted_facility_note
 from geo._tables import (
@@ -31,7 +30,7 @@ from geo._tables import (
     coverage_table,
 )
 from geo._types import JSONValue, Metadata
-from geo.facilities import FACILITY_TYPES, FacilityTable, possible_duplicates
+from geo.facilities import FacilityTable, possible_duplicates
 from geo.isochrones import (
     DEFAULT_BUFFER_METERS,
     isochrone,
@@ -41,6 +40,7 @@ from geo.isochrones import (
 from geo.network import Network
 from geo.parameters import DEFAULTS
 from geo.population import Population
+from geo.provenance import provenance
 from geo.reach import (
     DEFAULT_MAX_SNAP_METERS,
     DRIVE_ACCESS_SPEED_KMH,
@@ -430,27 +430,13 @@ def _metadata(
     off_network_facilities: list[str],
     table: pd.DataFrame,
 ) -> Metadata:
-    counts = all_facilities["type"].value_counts()
-    meta: Metadata = {
-        "standard": standard.name,
-        "standard_label": standard.label_en,
-        "standard_label_zh": standard.label_zh,
-        "straight_line": standard.straight_line,
-        "network": network.report.to_dict() if network is not None else "none (straight line)",
-        "population_source": population.source,
-        "population_notes": list(population.notes),
-        "population_total": round(population.total),
-        "facilities_source": facilities_source,
-        "facilities_counted": len(counted),
-        "facilities_counted_types": list(standard.facility_types),
-        "facility_counts": {t: int(counts.get(t, 0)) for t in FACILITY_TYPES},
-        "facilities_to_review": [
-            f"{a} ({ida}) and {b} ({idb}), both {t}, {m:,.0f} m apart: one facility or two?"
-            for ida, a, idb, b, t, m in possible_duplicates(all_facilities)
-        ],
-        "official_counts_2020": dict(plan.OFFICIAL_COUNTS_2020),
-        "official_source": plan.PLAN_SOURCE,
-        "parameters": {
+    meta = provenance(
+        f"coverage {standard.name}",
+        network=network.report if network is not None else "none (straight line)",
+        population=population,
+        facilities=all_facilities,
+        facilities_source=facilities_source,
+        parameters={
             **standard.params,
             "limit": standard.limit,
             "cost": standard.cost,
@@ -459,14 +445,27 @@ def _metadata(
             "walk_speed_kmh": _walk_speed(network),
             "drive_access_speed_kmh": DRIVE_ACCESS_SPEED_KMH,
         },
-        "area_note": (
-            f"areas from {len(part)} subdistrict polygons made disjoint (overlaps go to the lower "
-            f"code), {part['area_km2'].sum():.2f} km² in all (plan: {plan.PLAN_AREA_KM2} km²)"
-        ),
-        "software_version": __version__,
-        "computed_at": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
-        "compute_seconds": round(seconds, 3),
-    }
+    )
+    meta.update(
+        {
+            "standard": standard.name,
+            "standard_label": standard.label_en,
+            "standard_label_zh": standard.label_zh,
+            "straight_line": standard.straight_line,
+            "facilities_counted": len(counted),
+            "facilities_counted_types": list(standard.facility_types),
+            "facilities_to_review": [
+                f"{a} ({ida}) and {b} ({idb}), both {t}, {m:,.0f} m apart: one facility or two?"
+                for ida, a, idb, b, t, m in possible_duplicates(all_facilities)
+            ],
+            "area_note": (
+                f"areas from {len(part)} subdistrict polygons made disjoint (overlaps go to the "
+                f"lower code), {part['area_km2'].sum():.2f} km² in all "
+                f"(plan: {plan.PLAN_AREA_KM2} km²)"
+            ),
+            "compute_seconds": round(seconds, 3),
+        }
+    )
     meta["off_network_facilities"] = list[JSONValue](off_network_facilities)
     if off_network_facilities:
         meta["warning_off_network"] = (

@@ -200,14 +200,15 @@ def run_scenario(
             max_snap_meters=params.max_snap_meters,
             subdistricts=subdistricts,
         )
-        meta: Metadata = {
-            "scenario": resolved.scenario.name,
-            "scenario_description": resolved.scenario.description,
-            "scenario_chain": list[JSONValue](s.name for s in resolved.chain),
-            "scenario_changes": dict[str, JSONValue](resolved.changes),
-            "hashes": dict[str, JSONValue](hashes),
-            **res.metadata,
-        }
+        meta: Metadata = dict(res.metadata)  # the provenance block keeps its key order
+        meta.update(
+            scenario=resolved.scenario.name,
+            scenario_hash=resolved.content_hash,
+            scenario_description=resolved.scenario.description,
+            scenario_chain=list[JSONValue](s.name for s in resolved.chain),
+            scenario_changes=dict[str, JSONValue](resolved.changes),
+            hashes=dict[str, JSONValue](hashes),
+        )
         results.append(replace(res, metadata=meta))
     return ScenarioRun(resolved, tuple(results), hashes)
 
