@@ -26,6 +26,7 @@ from geo.facilities import FACILITY_TYPES
 from geo.network import Network
 from geo.parameters import DEFAULTS
 from geo.population import Population
+from geo.readable import status_text
 from geo.scenarios import Edit, ResolvedScenario, Scenario
 from geo.scenarios.model import ParameterValue
 from geo.standards import EMS_STANDARDS, EMS_STANDIN_TYPES, Standard, with_types
@@ -572,28 +573,13 @@ _DISPLAY = {
 }
 
 
-def _status_text(status: str, lang: str) -> str:
-    """A boundary status in the chosen language (the district row lists the approximate units,
-    by their Chinese names in both languages)."""
-    if lang != "zh":
-        return status
-    for en, zh in (
-        ("partly approximate", "部分近似"),
-        ("surveyed", "实测"),
-        ("approximate", "近似"),
-    ):
-        if status.startswith(en):
-            return zh + status[len(en) :].replace("(", "（").replace(")", "）")
-    return status
-
-
 def display_table(view: EditorView, *, lang: str = "zh") -> pd.DataFrame:
     """The per-subdistrict table for reading on screen: names in the chosen language, shares
     in percent, rounded, with the change against the reference."""
     labels = _DISPLAY["zh" if lang == "zh" else "en"]
     tab = view.table
     out = pd.DataFrame({labels["name"]: tab["name_zh"] if lang == "zh" else tab["name_en"]})
-    out[labels["boundary_status"]] = tab["boundary_status"].map(lambda s: _status_text(s, lang))
+    out[labels["boundary_status"]] = tab["boundary_status"].map(lambda s: status_text(s, lang))
     for col in ("area_km2", "covered_km2"):
         out[labels[col]] = tab[col].round(2)
     for col in ("area_share", "resident_share"):

@@ -1,20 +1,29 @@
 """Export coverage results to the files a planner opens: CSV, Excel and GeoPackage.
 
 One :class:`~geo.coverage.CoverageResult` per standard (``walk15``, ``ems_distance``,
-``ems_time``, ``straight_line``). Every file carries the results' metadata (network source and
-repairs, population source, facility counts, parameters, software version, time), flattened by
-:func:`metadata_rows` into ``("a.b", "text")`` rows.
+``ems_time``, ``straight_line``). Every file carries the results' provenance block
+(:func:`geo.provenance.provenance`: network source, date and repairs, population source,
+facility counts against the official ones, parameters, scenario hash, software version, time),
+flattened by :func:`metadata_rows` into ``("a.b", "text")`` rows.
 
-=====================  =====================================================================
-file                   content
-=====================  =====================================================================
-``<stem>_<std>.csv``   UTF-8 with BOM (Excel opens Chinese correctly); ``# key: value`` lines,
-                       then the coverage table (subdistrict rows, then the district row)
-``<stem>.xlsx``        one sheet per standard (title, sources, table) and a ``metadata`` sheet
-``<stem>.gpkg``        WGS-84 layers ``subdistricts_<std>``, ``isochrones_<std>``,
-                       ``covered_<std>``, ``blind_spots_<std>``, ``facilities`` and the
-                       non-spatial table ``metadata`` (``key``, ``value``, ``standard``)
-=====================  =====================================================================
+Tables are written for reading (:func:`geo.readable.readable_frame`: whole residents, km² to 2
+decimals, shares in percent, headers in 中文 or English) unless ``raw`` is asked for.
+
+============================  ==============================================================
+file                          content
+============================  ==============================================================
+``<stem>_<std>.csv``          UTF-8 with BOM (Excel opens Chinese correctly), the header on
+                              the first line, subdistrict rows then the district row; any
+                              spreadsheet opens it as it is
+``<stem>_<std>_metadata.txt`` its sidecar: readable sources, then every ``key: value``
+``<stem>.xlsx``               one readable sheet per standard (numbers with number formats,
+                              header frozen), ``sources`` (readable provenance), ``data``
+                              (every table at full precision) and ``metadata`` (every key)
+``<stem>.gpkg``               WGS-84 layers ``subdistricts_<std>``, ``isochrones_<std>``,
+                              ``covered_<std>``, ``blind_spots_<std>``, ``facilities`` (the
+                              whole register, with the standards that count each one) and the
+                              non-spatial table ``metadata`` (``key``, ``value``, ``standard``)
+============================  ==============================================================
 
 Every write is atomic: the file is written in a hidden temporary folder beside the target and
 moved into place with :func:`os.replace`, so a crash never leaves a half-written export. An
@@ -23,11 +32,7 @@ existing file is replaced only with ``overwrite=True``.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import json
 import logging
-import os
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -45,17 +50,33 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from geo import settings
 from geo._errors import ExportError
-from geo._io import atomic_target, refuse_existing, staged_set
-from geo._safe import FORMULA_STARTS, spreadsheet_frame, spreadsheet_text
+from geo._io import atomic_target, staged_set
+from geo._safe import spreadsheet_text
+from geo._sheets import (
+    data_sheet,
+    flatten,
+    lines_sheet,
+    metadata_rows,
+    plain,
+    render,
+    sidecar_of,
+    table_sheet,
+    text_width,
+    write_csv,
+)
 from geo.coverage import DISTRICT_CODE, TABLE_COLUMNS, CoverageResult
+from geo.messages import localise
+from geo.provenance import provenance_lines
 
 if TYPE_CHECKING:  # scenarios imports nothing from here; the type is only named
     from geo.scenarios import Comparison
 
 __all__ = [
+    "DATA_NAME",
     "DEFAULT_STEM",
     "MAX_STEM_CHARS",
     "METADATA_NAME",
+    "SOURCES_NAME",
     "export_all",
     "export_bytes",
     "export_comparison",
@@ -82,7 +103,9 @@ _STANDARD_NAME = re.compile(r"[A-Za-z0-9_]{1,31}")
 _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
 )
-_TITLE_ROWS = 2  # Excel: title row, sources row; the table header follows
+#: Excel: the readable sources sheet and the full-precision data sheet.
+SOURCES_NAME = "sources"
+DATA_NAME = "data"
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -121,80 +144,10 @@ def safe_stem(text: str) -> str:
 # --- metadata ---------------------------------------------------------------------------------
 
 
-def metadata_rows(metadata: Mapping[str, object]) -> list[tuple[str, str]]:
-    """Flatten a metadata dict into ``("a.b", "value")`` rows of text.
-
-    Nested dicts give dotted keys; lists and tuples are rendered as JSON; an empty dict is kept
-    as ``"{}"``. Order is the dicts' insertion order (depth first), so the same metadata always
-    gives the same rows.
-
-    Parameters
-    ----------
-    metadata
-        E.g. ``{"network": {"source": "osm", "repair_connectors": 12}, "version": "0.1.0"}``
-        (→ ``[("network.source", "osm"), ("network.repair_connectors", "12"),
-        ("version", "0.1.0")]``).
-
-    Returns
-    -------
-    list of (str, str)
-        Key and value text; ``None`` becomes ``""``, booleans ``true``/``false``, times ISO 8601.
-    """
-    return [(key, _render(value)) for key, value in _flatten(metadata)]
-
-
-def _flatten(metadata: Mapping[Any, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    rows: list[tuple[str, Any]] = []
-    for raw_key, value in metadata.items():
-        key = f"{prefix}{raw_key}"
-        if isinstance(value, Mapping) and value:
-            rows.extend(_flatten(value, f"{key}."))
-        else:
-            rows.append((key, value))
-    return rows
-
-
-def _render(value: Any) -> str:
-    """One metadata value as text (JSON for containers)."""
-    value = _plain(value)
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (Mapping, list, tuple, set, frozenset)):
-        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
-        return json.dumps(items, ensure_ascii=False, default=_json_default)
-    return str(value)
-
-
-def _plain(value: Any) -> Any:
-    """Numpy scalars and paths as plain Python values."""
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist() if isinstance(value, np.ndarray) else value.item()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    value = _plain(value)
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple, np.ndarray)):
-        return list(value)
-    return str(value)
-
-
-def _result_items(result: CoverageResult) -> list[tuple[str, Any]]:
-    """The standard's definition, then the result's metadata, as flat (key, raw value) rows."""
+def _definition(result: CoverageResult) -> dict[str, Any]:
+    """The standard's definition: name, labels, mode, cost, limit, types, parameters."""
     std = result.standard
-    definition = {
+    return {
         "name": std.name,
         "standin": std.standin,
         "label_en": std.label_en,
@@ -205,7 +158,11 @@ def _result_items(result: CoverageResult) -> list[tuple[str, Any]]:
         "facility_types": list(std.facility_types),
         "params": dict(std.params),
     }
-    return _flatten({"standard": definition}) + _flatten(result.metadata)
+
+
+def _result_items(result: CoverageResult) -> list[tuple[str, Any]]:
+    """The standard's definition, then the result's metadata, as flat (key, raw value) rows."""
+    return flatten({"standard": _definition(result)}) + flatten(result.metadata)
 
 
 def _sources(result: CoverageResult) -> tuple[str, str]:
@@ -219,8 +176,8 @@ def _sources(result: CoverageResult) -> tuple[str, str]:
     if population is None and isinstance(nested, Mapping):
         population = nested.get("source")
     return (
-        "n/a" if population is None else _render(population),
-        "n/a" if network is None else _render(network),
+        "n/a" if population is None else render(population),
+        "n/a" if network is None else render(network),
     )
 
 
@@ -268,16 +225,31 @@ def _table(result: CoverageResult) -> pd.DataFrame:
 # --- CSV --------------------------------------------------------------------------------------
 
 
-def export_csv(result: CoverageResult, path: Path, *, overwrite: bool = False) -> Path:
-    """Write one result's coverage table as CSV, UTF-8 with BOM, metadata first.
+def _sidecar_metadata(result: CoverageResult) -> dict[str, Any]:
+    """The result's provenance block and the standard's definition (for a CSV's sidecar)."""
+    return {**result.metadata, "standard_definition": _definition(result)}
 
-    The file opens with ``# key: value`` lines (the standard's definition, then
-    :func:`metadata_rows`; line breaks in values written as ``\\n``), then the table: the
-    columns of :attr:`CoverageResult.table`, subdistrict rows, then the district row. Text cells
-    are quoted (so a ``#`` inside a name is not read as a comment); numbers are written at full
-    precision (shares as fractions 0–1), so
-    ``pd.read_csv(path, comment="#", encoding="utf-8-sig", dtype={"code": str})`` gives the
-    table back exactly (``dtype`` keeps codes as text).
+
+def export_csv(
+    result: CoverageResult,
+    path: Path,
+    *,
+    lang: str = "zh",
+    raw: bool = False,
+    overwrite: bool = False,
+) -> Path:
+    """Write one result's coverage table as CSV (UTF-8 with BOM) and its metadata sidecar.
+
+    The CSV has the header on its first line, the subdistrict rows, then the district row; any
+    spreadsheet opens it as it is (no comment lines). Readable by default: residents as whole
+    numbers, km² to 2 decimals, shares in percent (85.84), headers in ``lang``
+    (:func:`geo.readable.readable_frame`). With ``raw`` the columns of
+    :attr:`CoverageResult.table` are written as they are, at full precision (shares as
+    fractions 0–1), so ``pd.read_csv(path, encoding="utf-8-sig", dtype={"code": str})`` gives
+    the table back exactly. Text cells are quoted and never start a formula.
+
+    The metadata goes to ``<stem>_metadata.txt`` beside the CSV: the readable sources
+    (:func:`geo.provenance.provenance_lines`), then every ``key: value``.
 
     Parameters
     ----------
@@ -285,44 +257,52 @@ def export_csv(result: CoverageResult, path: Path, *, overwrite: bool = False) -
         The coverage of one standard.
     path
         The CSV file to write (its folder is created if needed).
+    lang
+        ``"zh"`` or ``"en"``: headers and the sidecar's readable lines.
+    raw
+        Full precision and the column names as they are.
     overwrite
-        Replace an existing file; otherwise an existing ``path`` raises :class:`FileExistsError`.
+        Replace existing files; otherwise an existing CSV or sidecar raises
+        :class:`FileExistsError`.
 
     Returns
     -------
     Path
-        ``path``.
+        ``path`` (the sidecar is ``path`` with ``_metadata.txt`` in place of ``.csv``).
     """
     path = Path(path)
     table = _table(result)
-    rows = [(key, _render(value)) for key, value in _result_items(result)]
-    _write_frame_csv(table, rows, path, overwrite=overwrite)
+    write_csv(
+        table, path, metadata=_sidecar_metadata(result), lang=lang, raw=raw, overwrite=overwrite
+    )
     logger.info("wrote %s (%s: %d rows)", path, result.standard.key, len(table))
     return path
-
-
-def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 # --- Excel ------------------------------------------------------------------------------------
 
 
-def export_excel(results: Sequence[CoverageResult], path: Path, *, overwrite: bool = False) -> Path:
-    """Write an Excel workbook: one sheet per standard plus a ``metadata`` sheet.
+def export_excel(
+    results: Sequence[CoverageResult],
+    path: Path,
+    *,
+    lang: str = "zh",
+    overwrite: bool = False,
+) -> Path:
+    """Write an Excel workbook: one readable sheet per standard, ``sources``, ``data``,
+    ``metadata``.
 
     A standard's sheet (named ``standard.key``: ``<name>``, or ``<name>_standin`` for a stand-in)
-    has a title row (name, ``label_en`` / ``label_zh``), a sources row (population and network
-    source), then the table with a bold header, the district row in bold, panes frozen below the
-    header and right of ``name_zh``.
-    Numbers stay numbers: shares are formatted ``0.00%``, km² ``0.00``, residents and facility
-    counts ``#,##0``; missing values are empty cells.
+    has a title row (the standard's label in ``lang``), a sources row (population and network),
+    then the table with a bold header frozen in place and the district row in bold. Numbers
+    stay numbers: shares are fractions formatted ``0.00%``, km² ``0.00``, residents and counts
+    whole numbers ``#,##0``; headers in ``lang``; missing values are empty cells.
 
-    The ``metadata`` sheet is wide: column A ``key``, then one column per standard (in the order
-    of ``results``), one row per key (the standard's definition first, then the
-    :func:`metadata_rows` keys; a key only a later standard has is placed after the key that
-    precedes it there); a cell is empty where a standard has no such key. Numeric values
-    are numbers, everything else text (lists as JSON).
+    ``sources`` lists each standard's provenance as readable lines
+    (:func:`geo.provenance.provenance_lines`). ``data`` holds every table at full precision with
+    its column names (a ``standard`` column first), for analysts. ``metadata`` is wide: column A
+    ``key``, then one column per standard, one row per key (the standard's definition first,
+    then the :func:`metadata_rows` keys); numeric values are numbers, everything else text.
 
     Parameters
     ----------
@@ -330,6 +310,8 @@ def export_excel(results: Sequence[CoverageResult], path: Path, *, overwrite: bo
         One result per standard; standard names must be distinct.
     path
         The ``.xlsx`` file to write (its folder is created if needed).
+    lang
+        ``"zh"`` or ``"en"``.
     overwrite
         Replace an existing file; otherwise an existing ``path`` raises :class:`FileExistsError`.
 
@@ -344,48 +326,40 @@ def export_excel(results: Sequence[CoverageResult], path: Path, *, overwrite: bo
     if wb.active is not None:
         wb.remove(wb.active)
     for result in results:
-        _standard_sheet(wb.create_sheet(result.standard.key), result)
+        std = result.standard
+        population, network = _sources(result)
+        subtitle = (
+            f"人口：{localise(population, 'zh')}；路网：{localise(network, 'zh')}"
+            if lang == "zh"
+            else f"population: {population}; network: {network}"
+        )
+        table_sheet(
+            wb.create_sheet(std.key),
+            _table(result),
+            lang=lang,
+            title=std.label_zh if lang == "zh" else std.label_en,
+            subtitle=subtitle,
+            bold_last=True,
+        )
+    lines_sheet(
+        wb.create_sheet(SOURCES_NAME),
+        [
+            (r.standard.label_zh if lang == "zh" else r.standard.label_en,
+             provenance_lines(r.metadata, lang))
+            for r in results
+        ],
+    )  # fmt: skip
+    data_sheet(
+        wb.create_sheet(DATA_NAME),
+        pd.concat([_table(r).assign(standard=r.standard.key) for r in results]).pipe(
+            lambda t: t[["standard", *[c for c in t.columns if c != "standard"]]]
+        ),
+    )
     _metadata_sheet(wb.create_sheet(METADATA_NAME), results)
     with atomic_target(path, overwrite=overwrite) as tmp:
         wb.save(tmp)
     logger.info("wrote %s (sheets: %s)", path, ", ".join(wb.sheetnames))
     return path
-
-
-def _number_format(column: str) -> str | None:
-    if column.endswith("_share"):
-        return "0.00%"
-    if column.endswith("_km2") or column == "facilities_per_100k":
-        return "0.00"
-    if "residents" in column or column == "facilities" or column.startswith("n_"):
-        return "#,##0"
-    return None
-
-
-def _standard_sheet(ws: Worksheet, result: CoverageResult) -> None:
-    std = result.standard
-    table = _table(result)
-    population, network = _sources(result)
-    ws.cell(1, 1, f"{std.name}: {std.label_en} / {std.label_zh}").font = Font(bold=True, size=13)
-    ws.cell(2, 1, f"population: {population}; network: {network}").font = Font(italic=True)
-    header_row = _TITLE_ROWS + 1
-    columns = [str(c) for c in table.columns]
-    formats = [_number_format(c) for c in columns]
-    widths = [_text_width(c) for c in columns]
-    for j, name in enumerate(columns, start=1):
-        ws.cell(header_row, j, name).font = Font(bold=True)
-    district = table["code"].astype(str) == DISTRICT_CODE
-    for i, row in enumerate(table.itertuples(index=False), start=header_row + 1):
-        for j, value in enumerate(row):
-            cell = ws.cell(i, j + 1, _cell_value(value))
-            if formats[j] is not None:
-                cell.number_format = formats[j]
-            if district.iloc[i - header_row - 1]:
-                cell.font = Font(bold=True)
-            widths[j] = max(widths[j], _text_width(_shown(cell.value, formats[j])))
-    for j, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 45)
-    ws.freeze_panes = ws.cell(header_row + 1, min(3, len(columns) + 1)).coordinate
 
 
 def _metadata_sheet(ws: Worksheet, results: Sequence[CoverageResult]) -> None:
@@ -401,16 +375,16 @@ def _metadata_sheet(ws: Worksheet, results: Sequence[CoverageResult]) -> None:
     names = [r.standard.key for r in results]
     for j, name in enumerate(["key", *names], start=1):
         ws.cell(1, j, name).font = Font(bold=True)
-    widths = [_text_width("key"), *(_text_width(n) for n in names)]
+    widths = [text_width("key"), *(text_width(n) for n in names)]
     for i, key in enumerate(order, start=2):
         by_standard = values[key]
         ws.cell(i, 1, key)
-        widths[0] = max(widths[0], _text_width(key))
+        widths[0] = max(widths[0], text_width(key))
         for j, name in enumerate(names, start=2):
             if name in by_standard:
                 value = _metadata_cell(by_standard[name])
                 ws.cell(i, j, value)
-                widths[j - 1] = max(widths[j - 1], _text_width(str(value)))
+                widths[j - 1] = max(widths[j - 1], text_width(str(value)))
     for j, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 10), 60)
     ws.freeze_panes = "B2"
@@ -418,44 +392,10 @@ def _metadata_sheet(ws: Worksheet, results: Sequence[CoverageResult]) -> None:
 
 def _metadata_cell(value: Any) -> Any:
     """A metadata value for Excel: finite numbers as numbers, the rest as text."""
-    value = _plain(value)
+    value = plain(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
         return value
-    return spreadsheet_text(_render(value))
-
-
-def _cell_value(value: Any) -> Any:
-    """A table value for openpyxl: plain Python, missing or non-finite numbers as empty."""
-    value = _plain(value)
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, str):
-        return spreadsheet_text(value)  # a name like =HYPERLINK(...) stays text
-    if isinstance(value, (bool, int, float)):
-        return value
-    return spreadsheet_text(str(value))
-
-
-def _shown(value: Any, number_format: str | None) -> str:
-    """Roughly the text Excel shows for a value (for column widths)."""
-    if value is None:
-        return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if number_format == "0.00%":
-            return f"{value:.2%}"
-        if number_format == "#,##0":
-            return f"{value:,.0f}"
-        if number_format == "0.00":
-            return f"{value:,.2f}"
-        return f"{value:g}"
-    return str(value)
-
-
-def _text_width(text: str) -> int:
-    """Display width in Excel character units: Chinese (wide) characters count twice."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return spreadsheet_text(render(value))
 
 
 # --- GeoPackage -------------------------------------------------------------------------------
@@ -466,6 +406,7 @@ def export_geopackage(
     path: Path,
     *,
     subdistricts: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a GeoPackage (EPSG:4326) for GIS: stats per subdistrict, isochrones, blind spots.
@@ -473,10 +414,11 @@ def export_geopackage(
     Layers, per standard ``<std>``: ``subdistricts_<std>`` (the subdistrict polygons joined by
     ``code`` with that standard's table rows; the district row is left out), ``isochrones_<std>``,
     ``covered_<std>`` and ``blind_spots_<std>`` (rows with an empty geometry dropped); then
-    ``facilities`` (every result's facilities, de-duplicated by ``id`` or ``facility_id``, first
-    seen kept, all columns) and the non-spatial table ``metadata`` (``key``, ``value``,
-    ``standard``; the standard's definition, then :func:`metadata_rows`). Population points are
-    not written.
+    ``facilities`` (the whole register ``facilities`` with a ``counted_in`` column naming the
+    standards that count each facility, comma-separated; without a register, every result's
+    counted facilities, de-duplicated by ``id``) and the non-spatial table ``metadata``
+    (``key``, ``value``, ``standard``; the standard's definition, then :func:`metadata_rows`).
+    Population points are not written.
 
     A layer with no rows is skipped (and logged) while the others are still written. Lists or
     dicts in a column are written as JSON text, columns mixing types as text.
@@ -490,6 +432,8 @@ def export_geopackage(
     subdistricts
         Subdistrict polygons with a ``code`` column (e.g. from
         :func:`geo.boundaries.load_subdistricts`); only ``code`` and the geometry are used.
+    facilities
+        The whole facility register of the run (e.g. ``run.resolved.facilities.gdf``).
     overwrite
         Replace an existing file; otherwise an existing ``path`` raises :class:`FileExistsError`.
 
@@ -500,7 +444,7 @@ def export_geopackage(
     """
     path = Path(path)
     results = _check_results(results)
-    layers = _geopackage_layers(results, subdistricts)
+    layers = _geopackage_layers(results, subdistricts, facilities)
     written: list[str] = []
     with atomic_target(path, overwrite=overwrite) as tmp:
         for name, frame in layers.items():
@@ -514,7 +458,9 @@ def export_geopackage(
 
 
 def _geopackage_layers(
-    results: Sequence[CoverageResult], subdistricts: gpd.GeoDataFrame
+    results: Sequence[CoverageResult],
+    subdistricts: gpd.GeoDataFrame,
+    register: gpd.GeoDataFrame | None,
 ) -> dict[str, pd.DataFrame]:
     if "code" not in subdistricts.columns:
         msg = (
@@ -537,9 +483,9 @@ def _geopackage_layers(
         for part in ("isochrones", "covered", "blind_spots"):
             gdf = _wgs84(getattr(result, part), f"{std} {part}")
             layers[f"{part}_{std}"] = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
-    layers["facilities"] = _all_facilities(results)
+    layers["facilities"] = _all_facilities(results, register)
     layers[METADATA_NAME] = pd.DataFrame(
-        [(key, _render(value), r.standard.key) for r in results for key, value in _result_items(r)],
+        [(key, render(value), r.standard.key) for r in results for key, value in _result_items(r)],
         columns=["key", "value", "standard"],
     )
     return layers
@@ -561,7 +507,18 @@ def _join_stats(polygons: gpd.GeoDataFrame, result: CoverageResult) -> gpd.GeoDa
     return gpd.GeoDataFrame(joined, geometry="geometry", crs=polygons.crs)
 
 
-def _all_facilities(results: Sequence[CoverageResult]) -> gpd.GeoDataFrame:
+def _all_facilities(
+    results: Sequence[CoverageResult], register: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
+    if register is not None:
+        gdf = _wgs84(register, "facilities").reset_index(drop=True)
+        ids = gdf["id"].astype(str) if "id" in gdf.columns else pd.Series(gdf.index.astype(str))
+        counting = {
+            r.standard.key: set(r.facilities["id"].astype(str)) if "id" in r.facilities else set()
+            for r in results
+        }
+        gdf["counted_in"] = [",".join(k for k, held in counting.items() if i in held) for i in ids]
+        return gdf
     frames = [
         _wgs84(r.facilities, f"{r.standard.key} facilities")
         for r in results
@@ -589,11 +546,11 @@ def _gpkg_ready(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         if column == geometry or out[column].dtype != object:
             continue
-        kinds = {type(_plain(v)) for v in out[column] if not _is_missing(v)}
+        kinds = {type(plain(v)) for v in out[column] if not _is_missing(v)}
         if kinds and kinds <= {int, float}:
             out[column] = pd.to_numeric(out[column]).astype(float)
         elif len(kinds) > 1 or kinds & {list, tuple, dict, set, frozenset}:
-            out[column] = out[column].map(lambda v: None if _is_missing(v) else _render(v))
+            out[column] = out[column].map(lambda v: None if _is_missing(v) else render(v))
     return out
 
 
@@ -610,13 +567,17 @@ def export_all(
     *,
     stem: str,
     subdistricts: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame | None = None,
+    lang: str = "zh",
+    raw: bool = False,
     overwrite: bool = False,
 ) -> list[Path]:
     """Write every export of a set of results into one folder.
 
-    Files: ``<stem>_<standard>.csv`` per result, ``<stem>.xlsx`` and ``<stem>.gpkg``, with
-    ``stem`` passed through :func:`safe_stem`. All targets are checked first, so a refusal writes
-    nothing; each file is written atomically.
+    Files: ``<stem>_<standard>.csv`` and its ``<stem>_<standard>_metadata.txt`` per result,
+    ``<stem>.xlsx`` and ``<stem>.gpkg``, with ``stem`` passed through :func:`safe_stem`. All
+    targets are checked first, so a refusal writes nothing; the set is written in a staging
+    folder and moved into place together.
 
     Parameters
     ----------
@@ -628,148 +589,139 @@ def export_all(
         The scenario name the files are named after, e.g. ``"plan-2025 七宝"``.
     subdistricts
         Subdistrict polygons with ``code`` for the GeoPackage (see :func:`export_geopackage`).
+    facilities
+        The whole facility register for the GeoPackage's ``facilities`` layer.
+    lang
+        ``"zh"`` or ``"en"``: headers and readable sources.
+    raw
+        CSVs at full precision with the column names as they are (the workbook always has both).
     overwrite
         Replace existing files; otherwise any existing target raises :class:`FileExistsError`.
 
     Returns
     -------
     list of Path
-        The CSV files (in the order of ``results``), the workbook, the GeoPackage.
+        The CSV files and their sidecars (in the order of ``results``), the workbook, the
+        GeoPackage.
     """
     results = _check_results(results)
     out_dir = Path(out_dir)
     base = safe_stem(stem)
     csv_paths = [out_dir / f"{base}_{r.standard.key}.csv" for r in results]
     xlsx, gpkg = out_dir / f"{base}.xlsx", out_dir / f"{base}.gpkg"
-    targets = [*csv_paths, xlsx, gpkg]
+    sidecars = [sidecar_of(p) for p in csv_paths]
+    targets = [*(p for pair in zip(csv_paths, sidecars, strict=True) for p in pair), xlsx, gpkg]
     with staged_set(out_dir, [p.name for p in targets], overwrite=overwrite) as stage:
         for result, csv_path in zip(results, csv_paths, strict=True):
-            export_csv(result, stage / csv_path.name)
-        export_excel(results, stage / xlsx.name)
-        export_geopackage(results, stage / gpkg.name, subdistricts=subdistricts)
+            export_csv(result, stage / csv_path.name, lang=lang, raw=raw)
+        export_excel(results, stage / xlsx.name, lang=lang)
+        export_geopackage(
+            results, stage / gpkg.name, subdistricts=subdistricts, facilities=facilities
+        )
     return targets
 
 
 # --- scenario comparisons ---------------------------------------------------------------------
 
 
-def _comma_safe(text: str) -> str:
-    """A metadata line's text with no comma-separated piece a spreadsheet would run: the line is
-    not quoted (so ``comment="#"`` readers skip it), and Excel splits it at commas."""
-    return ",".join(
-        str(spreadsheet_text(part.lstrip())) if part.lstrip().startswith(FORMULA_STARTS) else part
-        for part in text.split(",")
-    )
-
-
-def _write_frame_csv(
-    frame: pd.DataFrame, rows: Sequence[tuple[str, str]], path: Path, *, overwrite: bool
-) -> Path:
-    """CSV in UTF-8 with BOM: ``# key: value`` lines first, then the table (text quoted)."""
-    lines = [f"# {key}: {_comma_safe(_one_line(value))}\n" for key, value in rows]
-    with (
-        atomic_target(path, overwrite=overwrite) as tmp,
-        tmp.open("w", encoding="utf-8-sig", newline="") as fh,
-    ):
-        fh.writelines(lines)
-        spreadsheet_frame(frame).to_csv(
-            fh, index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC
-        )
-    return path
-
-
-def _frame_sheet(ws: Worksheet, frame: pd.DataFrame, title: str) -> None:
-    ws.append([title])
-    ws["A1"].font = Font(bold=True)
-    ws.append([str(c) for c in frame.columns])
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-    for row in frame.itertuples(index=False):
-        ws.append([_cell_value(v) for v in row])
-    for j, col in enumerate(frame.columns, start=1):
-        fmt = _number_format(re.sub(r"_(a|b|delta)$", "", str(col)))
-        if fmt:
-            for (cell,) in ws.iter_rows(min_row=3, min_col=j, max_col=j):
-                cell.number_format = fmt
-        ws.column_dimensions[get_column_letter(j)].width = max(10, min(40, len(str(col)) + 2))
-    ws.freeze_panes = "A3"
-
-
 def export_comparison(
-    cmp: Comparison, out_dir: Path, *, stem: str, overwrite: bool = False
+    cmp: Comparison,
+    out_dir: Path,
+    *,
+    stem: str,
+    lang: str = "zh",
+    raw: bool = False,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write a :class:`geo.scenarios.Comparison` like the coverage tables.
 
-    ``<stem>.csv`` (per standard × unit: a, b and delta), ``<stem>_sites.csv`` (added, moved,
-    removed), ``<stem>.xlsx`` (sheets ``changes``, ``sites``, ``metadata``) and ``<stem>.gpkg``
-    (layers ``gained``, ``lost``, ``sites``, ``metadata``), all written atomically.
+    ``<stem>.csv`` (per standard × unit: base, scenario and change; shares' changes in
+    percentage points), ``<stem>_sites.csv`` (added, moved, removed), each with its
+    ``_metadata.txt`` sidecar (the comparison's provenance block); ``<stem>.xlsx`` (sheets
+    ``changes``, ``sites``, ``sources``, ``data``, ``metadata``) and ``<stem>.gpkg`` (layers
+    ``gained``, ``lost``, ``sites``, ``metadata``). The set is written together, atomically.
     """
     out_dir = Path(out_dir)
-    paths = [
-        out_dir / f"{stem}.csv",
-        out_dir / f"{stem}_sites.csv",
-        out_dir / f"{stem}.xlsx",
-        out_dir / f"{stem}.gpkg",
-    ]
-    refuse_existing(paths, overwrite=overwrite)
-    title = f"{cmp.b} compared with {cmp.a}"
-    meta = metadata_rows({"comparison": title, **cmp.metadata})
-    _write_frame_csv(cmp.table, meta, paths[0], overwrite=overwrite)
-    _write_frame_csv(cmp.sites, meta[:1], paths[1], overwrite=overwrite)
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "changes"
-    _frame_sheet(ws, cmp.table, title)
-    _frame_sheet(wb.create_sheet("sites"), cmp.sites, f"sites added, moved or removed: {title}")
-    meta = wb.create_sheet("metadata")
-    meta.append(["key", "value"])
-    for key, value in metadata_rows(cmp.metadata):
-        meta.append([key, spreadsheet_text(value)])
-    with atomic_target(paths[2], overwrite=overwrite) as tmp:
-        wb.save(tmp)
-    with atomic_target(paths[3], overwrite=overwrite) as tmp:
-        for layer, gdf in (("gained", cmp.gained), ("lost", cmp.lost)):
-            if not gdf.empty:
-                pyogrio.write_dataframe(
-                    gdf.to_crs(settings.wgs84_crs), tmp, layer=layer, driver="GPKG"
-                )
-        sites = cmp.sites.dropna(subset=["lon_b"]).copy() if len(cmp.sites) else cmp.sites
-        if len(sites):
-            pts = gpd.GeoDataFrame(
-                sites,
-                geometry=gpd.points_from_xy(sites["lon_b"], sites["lat_b"]),
-                crs=settings.wgs84_crs,
-            )
-            pyogrio.write_dataframe(pts, tmp, layer="sites", driver="GPKG")
-        rows = pd.DataFrame(metadata_rows(cmp.metadata), columns=["key", "value"])
-        pyogrio.write_dataframe(rows, tmp, layer="metadata", driver="GPKG")
+    base = safe_stem(stem)
+    tables, sites = out_dir / f"{base}.csv", out_dir / f"{base}_sites.csv"
+    xlsx, gpkg = out_dir / f"{base}.xlsx", out_dir / f"{base}.gpkg"
+    targets = [tables, sidecar_of(tables), sites, sidecar_of(sites), xlsx, gpkg]
+    title = f"{cmp.b} 与 {cmp.a} 比较" if lang == "zh" else f"{cmp.b} compared with {cmp.a}"
+    meta = cmp.metadata
+    with staged_set(out_dir, [p.name for p in targets], overwrite=overwrite) as stage:
+        write_csv(
+            cmp.table, stage / tables.name, metadata=meta, lang=lang, raw=raw, overwrite=False
+        )
+        write_csv(cmp.sites, stage / sites.name, metadata=meta, lang=lang, raw=raw, overwrite=False)
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.title = "changes"
+        table_sheet(ws, cmp.table, lang=lang, title=title)
+        sites_title = "新增、移动或移除的设施" if lang == "zh" else "Sites added, moved or removed"
+        table_sheet(wb.create_sheet("sites"), cmp.sites, lang=lang, title=sites_title)
+        lines_sheet(wb.create_sheet(SOURCES_NAME), [(title, provenance_lines(meta, lang))])
+        data_sheet(wb.create_sheet(DATA_NAME), cmp.table)
+        rows = wb.create_sheet(METADATA_NAME)
+        rows.append(["key", "value"])
+        for key, value in metadata_rows(meta):
+            rows.append([key, spreadsheet_text(value)])
+        wb.save(stage / xlsx.name)
+        _comparison_geopackage(cmp, stage / gpkg.name)
     logger.info("wrote comparison %s to %s", title, out_dir)
-    return paths
+    return targets
+
+
+def _comparison_geopackage(cmp: Comparison, path: Path) -> None:
+    for layer, gdf in (("gained", cmp.gained), ("lost", cmp.lost)):
+        if not gdf.empty:
+            pyogrio.write_dataframe(
+                gdf.to_crs(settings.wgs84_crs), path, layer=layer, driver="GPKG"
+            )
+    sites = cmp.sites.dropna(subset=["lon_b"]).copy() if len(cmp.sites) else cmp.sites
+    if len(sites):
+        pts = gpd.GeoDataFrame(
+            sites,
+            geometry=gpd.points_from_xy(sites["lon_b"], sites["lat_b"]),
+            crs=settings.wgs84_crs,
+        )
+        pyogrio.write_dataframe(_gpkg_ready(pts), path, layer="sites", driver="GPKG")
+    rows = pd.DataFrame(metadata_rows(cmp.metadata), columns=["key", "value"])
+    pyogrio.write_dataframe(rows, path, layer="metadata", driver="GPKG")
 
 
 def export_bytes(
-    results: Sequence[CoverageResult], fmt: str, *, stem: str, subdistricts: gpd.GeoDataFrame
+    results: Sequence[CoverageResult],
+    fmt: str,
+    *,
+    stem: str,
+    subdistricts: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame | None = None,
+    lang: str = "zh",
 ) -> tuple[str, bytes]:
     """One export as (file name, bytes) for a download button.
 
-    ``fmt``: ``csv`` (the first result), ``xlsx`` or ``gpkg``. The file is named
-    ``<stem>_<standards>.<fmt>`` (the scenario and the standard); it is written through a
-    temporary folder and nothing is left behind.
+    ``fmt``: ``csv`` (the first result, readable), ``metadata`` (that CSV's sidecar text),
+    ``xlsx`` or ``gpkg``. The file is named ``<stem>_<standards>.<ext>`` (the scenario and the
+    standard); it is written through a temporary folder and nothing is left behind.
     """
     import tempfile
 
-    standards = results[:1] if fmt == "csv" else results
-    name = f"{safe_stem(stem)}_{'-'.join(r.standard.key for r in standards)}.{fmt}"
+    standards = results[:1] if fmt in ("csv", "metadata") else results
+    base = f"{safe_stem(stem)}_{'-'.join(r.standard.key for r in standards)}"
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        if fmt == "csv":
-            export_csv(results[0], path)
+        path = Path(tmp) / f"{base}.csv"
+        if fmt in ("csv", "metadata"):
+            export_csv(results[0], path, lang=lang)
+            path = sidecar_of(path) if fmt == "metadata" else path
         elif fmt == "xlsx":
-            export_excel(results, path)
+            path = export_excel(results, Path(tmp) / f"{base}.xlsx", lang=lang)
         elif fmt == "gpkg":
-            export_geopackage(results, path, subdistricts=subdistricts)
+            path = export_geopackage(
+                results, Path(tmp) / f"{base}.gpkg", subdistricts=subdistricts,
+                facilities=facilities,
+            )  # fmt: skip
         else:
-            msg = f"unknown export format {fmt!r}; use csv, xlsx or gpkg"
+            msg = f"unknown export format {fmt!r}; use csv, metadata, xlsx or gpkg"
             raise ExportError(msg)
-        return name, path.read_bytes()
+        return path.name, path.read_bytes()

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from geo.network import NetworkReport
     from geo.population import Population
 
-__all__ = ["NOT_USED", "PROVENANCE_KEYS", "provenance", "provenance_lines"]
+__all__ = ["NOT_USED", "PROVENANCE_KEYS", "combined_provenance", "provenance", "provenance_lines"]
 
 #: The value of a block's key whose input the output did not use.
 NOT_USED = "not used"
@@ -127,6 +127,38 @@ def provenance(
     meta["parameters"] = dict(parameters or {})
     meta["software_version"] = __version__
     meta["computed_at"] = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+    return meta
+
+
+def combined_provenance(
+    output: str, blocks: Mapping[str, Mapping[str, JSONValue]], **extra: JSONValue
+) -> Metadata:
+    """One block for an output made of several (a comparison of standards, a report).
+
+    ``blocks`` are the provenance blocks of the parts by name (e.g. by standard). The scenario,
+    population and facility keys come from the first block; ``networks`` and ``parameters``
+    hold each part's own (parts sharing a network are listed each). ``extra`` keys follow
+    (e.g. the base scenario of a comparison); ``software_version`` and ``computed_at`` are
+    this output's.
+    """
+    if not blocks:
+        msg = "combined_provenance needs at least one block"
+        raise ValueError(msg)
+    first = next(iter(blocks.values()))
+    fresh = provenance(output)
+    meta: Metadata = {}
+    for key in PROVENANCE_KEYS:
+        if key == "network":
+            meta["networks"] = {
+                name: b.get("network", b.get("networks", NOT_USED)) for name, b in blocks.items()
+            }
+        elif key == "parameters":
+            meta[key] = {name: b.get("parameters", {}) for name, b in blocks.items()}
+        elif key in ("output", "software_version", "computed_at"):
+            meta[key] = fresh[key]
+        else:
+            meta[key] = first.get(key, fresh.get(key))
+    meta.update(extra)
     return meta
 
 
@@ -248,6 +280,8 @@ def _facilities_text(meta: Mapping[str, JSONValue], zh: bool) -> str:
 
 
 def _value(value: JSONValue) -> str:
+    if isinstance(value, Mapping):
+        return "(" + ", ".join(f"{k} = {_value(v)}" for k, v in value.items()) + ")"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, Sequence) and not isinstance(value, str):

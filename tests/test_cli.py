@@ -120,7 +120,12 @@ def test_coverage_json_and_exports(capsys, tmp_path, pack):
     assert "proxy" in summary["population_source"]
     assert 0 < summary["resident_share"] < 1
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["基线_baseline.gpkg", "基线_baseline.xlsx", "基线_baseline_walk15.csv"]
+    assert names == [
+        "基线_baseline.gpkg",
+        "基线_baseline.xlsx",
+        "基线_baseline_walk15.csv",
+        "基线_baseline_walk15_metadata.txt",
+    ]
     # a second run refuses to overwrite, and says how
     assert main([*args, "--json"]) == 2
     assert "overwrite" in capsys.readouterr().err
@@ -163,8 +168,30 @@ def test_compare_baseline_with_plan_2025(capsys, tmp_path, pack):
         "plan-2025_vs_baseline.csv",
         "plan-2025_vs_baseline.gpkg",
         "plan-2025_vs_baseline.xlsx",
+        "plan-2025_vs_baseline_metadata.txt",
         "plan-2025_vs_baseline_sites.csv",
+        "plan-2025_vs_baseline_sites_metadata.txt",
     ]
+    import openpyxl
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "plan-2025_vs_baseline.csv", encoding="utf-8-sig")
+    district = table[(table["标准"] == "walk15") & (table["街镇"] == "闵行区")].iloc[0]
+    # readable: shares in percent, the change in percentage points, worked from the JSON
+    assert district["人口覆盖率 %（情景）"] == round(100 * walk["resident_share_b"], 2)
+    assert district["人口覆盖率 百分点（变化）"] == round(100 * walk["resident_share_delta"], 2)
+    assert district["覆盖人口（变化）"] == round(walk["covered_residents_delta"])
+    sites = pd.read_csv(tmp_path / "plan-2025_vs_baseline_sites.csv", encoding="utf-8-sig")
+    assert set(sites["变动"]) == {"新增"} and len(sites) == 37
+    # one provenance block: both networks, the population, the counts against the official ones
+    meta = (tmp_path / "plan-2025_vs_baseline_metadata.txt").read_text(encoding="utf-8")
+    for line in ("内容: comparison plan-2025 vs baseline", "路网 walk15:", "路网 ems_time:",
+                 "人口: ", "设施: ", "networks.walk15.source:", "hashes_a.scenario:"):  # fmt: skip
+        assert line in meta, line
+    wb = openpyxl.load_workbook(tmp_path / "plan-2025_vs_baseline.xlsx")
+    assert wb.sheetnames == ["changes", "sites", "sources", "data", "metadata"]
+    formats = {c.number_format for c in wb["changes"][5]}
+    assert {"0.00%", "+0.00%;-0.00%;0.00%", "#,##0", "0.00"} <= formats
 
 
 def test_run_scenario_records_hashes(capsys, pack):
@@ -217,7 +244,7 @@ def test_compare_prints_every_unit_and_explains_missing_substations(capsys, pack
 def _csv_table(path):
     import pandas as pd
 
-    return pd.read_csv(path, comment="#", encoding="utf-8-sig", dtype={"code": str})
+    return pd.read_csv(path, encoding="utf-8-sig", dtype={"code": str})
 
 
 def test_coverage_run_and_the_app_give_identical_tables(capsys, tmp_path, pack):
@@ -233,8 +260,8 @@ def test_coverage_run_and_the_app_give_identical_tables(capsys, tmp_path, pack):
         'ems_types = ["hospital", "emergency_department"]\n',
         encoding="utf-8",
     )
-    assert main(["run", str(scenario), "--out", str(tmp_path / "run")]) == 0
-    cov = ["coverage", "--out", str(tmp_path / "cov"), "--stem", "stand-in"]
+    assert main(["run", str(scenario), "--out", str(tmp_path / "run"), "--raw"]) == 0
+    cov = ["coverage", "--out", str(tmp_path / "cov"), "--stem", "stand-in", "--raw"]
     assert main([*cov, "--standard", "walk15"]) == 0
     assert (
         main(
@@ -269,15 +296,21 @@ def test_coverage_run_and_the_app_give_identical_tables(capsys, tmp_path, pack):
 def test_suggest_three_sites_anywhere_writes_them(capsys, tmp_path, pack):
     out = tmp_path / "out"
     argv = ["suggest", "--standard", "walk15", "--quota", "3", "--out", str(out), "--json"]
-    assert main(argv) == 0
+    assert main([*argv, "--raw"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["n_sites"] == 3
     assert sorted(Path(f).name for f in summary["files"]) == [
         "suggested_sites.csv",
         "suggested_sites.gpkg",
         "suggested_sites_by_subdistrict.csv",
+        "suggested_sites_by_subdistrict_metadata.txt",
+        "suggested_sites_metadata.txt",
         "suggested_sites_summary.json",
     ]
+    prov = summary["provenance"]  # the same provenance block as every other output
+    assert prov["output"] == "suggested sites walk15"
+    assert prov["network"]["source"] and prov["population_total"] > 2_000_000
+    assert prov["facility_counts"]["chc"] == prov["official_counts_2020"]["chc"] == 13
     sites = pd.read_csv(out / "suggested_sites.csv", encoding="utf-8-sig")
     assert len(sites) == 3
     assert sorted(sites["rank"]) == [1, 2, 3]

@@ -210,27 +210,47 @@ def test_metadata_rows_flattens_in_insertion_order() -> None:
 # --- CSV --------------------------------------------------------------------------------------
 
 
-def test_csv_has_bom_metadata_and_reads_back_exactly(
+def test_csv_is_readable_with_a_metadata_sidecar(
     results: list[CoverageResult], tmp_path: Path
 ) -> None:
     path = export_csv(results[0], tmp_path / "walk15.csv")
     raw = path.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf")
-    text = raw[3:].decode("utf-8")
-    assert text.startswith("# standard.name: walk15\n")
+    assert raw.startswith(b"\xef\xbb\xbf\"")  # BOM, then the quoted header: no comment lines
+    back = pd.read_csv(path, encoding="utf-8-sig", dtype={"街镇代码": str})  # no comment= option
+    assert list(back.columns[:4]) == ["街镇代码", "街镇", "街镇（英文）", "边界"]
+    assert back["街镇"].tolist() == ["江川路街道", "七宝镇", "闵行区"]
+    assert back["边界"].tolist() == ["实测", "近似", "mixed"]
+    # 七宝镇: area share 1/7 = 14.2857…% → 14.29; covered 0.142857… km² → 0.14
+    assert back["面积覆盖率 %"].iloc[1] == 14.29
+    assert back["覆盖面积 km²"].iloc[1] == 0.14
+    assert back["人口覆盖率 %"].tolist() == [33.33, 100.0, 50.0]
+    assert back["常住人口"].dtype == np.int64 and back["常住人口"].tolist() == [3000, 1000, 4000]
+    assert back["每十万人设施数"].iloc[0] == 33.33
+    assert back["社区卫生服务中心"].tolist() == [1, 0, 1]  # n_chc, named by its type
+
+    sidecar = tmp_path / "walk15_metadata.txt"
+    text = sidecar.read_text(encoding="utf-8")
+    assert text.startswith("数据来源\n")
     for line in (
-        "# standard.label_zh: 步行15分钟可达",
-        f"# network.source: {NETWORK_SOURCE}",
-        "# network.repair_connectors: 12",
-        f"# population_source: {POPULATION_SOURCE}",
-        "# computed_at: 2026-11-22T12:00:00+08:00",
-        '# parameters.types: ["chc", "branch", "station", "village_clinic"]',
+        f"network.source: {NETWORK_SOURCE}",
+        "network.repair_connectors: 12",
+        f"population_source: {POPULATION_SOURCE}",
+        "computed_at: 2026-11-22T12:00:00+08:00",
+        'parameters.types: ["chc", "branch", "station", "village_clinic"]',
+        "standard_definition.label_zh: 步行15分钟可达",
     ):
         assert f"{line}\n" in text
-    back = pd.read_csv(path, comment="#", encoding="utf-8-sig", dtype={"code": str})
+    assert "路网: " in text and "软件版本: 0.1.0" in text
+
+
+def test_csv_in_english_and_raw(results: list[CoverageResult], tmp_path: Path) -> None:
+    en = pd.read_csv(export_csv(results[0], tmp_path / "en.csv", lang="en"), encoding="utf-8-sig")
+    assert "residents covered %" in en.columns and en["area covered %"].iloc[1] == 14.29
+    assert (tmp_path / "en_metadata.txt").read_text(encoding="utf-8").startswith("Sources\n")
+    path = export_csv(results[0], tmp_path / "raw.csv", raw=True)
+    back = pd.read_csv(path, encoding="utf-8-sig", dtype={"code": str})
     pd.testing.assert_frame_equal(back, results[0].table, check_exact=True)
-    assert back["area_share"].iloc[1] == 1 / 7
-    assert back["name_zh"].tolist() == ["江川路街道", "七宝镇", "闵行区"]
+    assert back["area_share"].iloc[1] == 1 / 7  # full precision
 
 
 def test_csv_puts_district_row_last_and_protects_hash(
@@ -238,12 +258,15 @@ def test_csv_puts_district_row_last_and_protects_hash(
 ) -> None:
     table = results[0].table.iloc[[2, 0, 1]].reset_index(drop=True)
     table.loc[1, "name_en"] = "Jiangchuan Rd #1"
+    table.loc[1, "name_zh"] = "=HYPERLINK(1)"
     result = dataclasses.replace(results[0], table=table, metadata={"note": "line one\nline two"})
-    path = export_csv(result, tmp_path / "x.csv")
-    back = pd.read_csv(path, comment="#", encoding="utf-8-sig", dtype={"code": str})
+    path = export_csv(result, tmp_path / "x.csv", raw=True)
+    back = pd.read_csv(path, encoding="utf-8-sig", dtype={"code": str})
     assert back["code"].tolist() == ["310112001", "310112102", DISTRICT_CODE]
     assert back["name_en"].iloc[0] == "Jiangchuan Rd #1"
-    assert "# note: line one\\nline two\n" in path.read_text(encoding="utf-8-sig")
+    assert back["name_zh"].iloc[0] == "'=HYPERLINK(1)"  # text, never a formula
+    sidecar = (tmp_path / "x_metadata.txt").read_text(encoding="utf-8")
+    assert "note: line one\\nline two\n" in sidecar
 
 
 def test_csv_refuses_existing_file(results: list[CoverageResult], tmp_path: Path) -> None:
@@ -253,7 +276,7 @@ def test_csv_refuses_existing_file(results: list[CoverageResult], tmp_path: Path
         export_csv(results[0], path)
     assert path.read_text(encoding="utf-8") == "keep me"
     export_csv(results[0], path, overwrite=True)
-    assert path.read_bytes().startswith(b"\xef\xbb\xbf# standard.name: walk15")
+    assert path.read_bytes().startswith("\ufeff\"街镇代码\"".encode())
 
 
 def test_table_without_required_columns_is_refused(
@@ -271,34 +294,43 @@ def test_table_without_required_columns_is_refused(
 def test_excel_sheets_formats_and_metadata(results: list[CoverageResult], tmp_path: Path) -> None:
     path = export_excel(results, tmp_path / "plan.xlsx")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["walk15", "ems_time", "metadata"]
+    assert wb.sheetnames == ["walk15", "ems_time", "sources", "data", "metadata"]
 
     ws = wb["walk15"]
-    title = ws["A1"].value
-    assert "walking time ≤ 15 min" in title and "步行15分钟可达" in title
+    assert ws["A1"].value == "步行15分钟可达"  # one language: 中文 by default
     assert NETWORK_SOURCE in ws["A2"].value and POPULATION_SOURCE in ws["A2"].value
     header = [c.value for c in ws[3]]
-    assert header == [*TABLE_COLUMNS, "n_chc", "n_station"]
+    assert header[:3] == ["街镇代码", "街镇", "街镇（英文）"]
+    assert header[-2:] == ["社区卫生服务中心", "社区卫生服务站"]
     assert all(c.font.bold for c in ws[3])
-    assert ws.freeze_panes == "C4"
+    assert ws.freeze_panes == "A4"  # the header stays in view
     col = {name: i + 1 for i, name in enumerate(header)}
 
-    share = ws.cell(5, col["area_share"])  # 七宝镇
-    assert share.data_type == "n" and share.value == pytest.approx(1 / 7, abs=1e-15)
+    share = ws.cell(5, col["面积覆盖率 %"])  # 七宝镇: 1/7, a number shown as 14.29%
+    assert share.data_type == "n" and share.value == 0.1429
     assert share.number_format == "0.00%"
-    assert ws.cell(4, col["resident_share"]).number_format == "0.00%"
-    assert ws.cell(4, col["area_km2"]).number_format == "0.00"
-    residents = ws.cell(6, col["residents"])
+    assert ws.cell(4, col["人口覆盖率 %"]).number_format == "0.00%"
+    assert ws.cell(5, col["覆盖面积 km²"]).value == 0.14
+    assert ws.cell(4, col["面积 km²"]).number_format == "0.00"
+    residents = ws.cell(6, col["常住人口"])
     assert residents.value == 4000 and residents.data_type == "n"
     assert residents.number_format == "#,##0"
-    assert [ws.cell(r, col["name_zh"]).value for r in (4, 5, 6)] == [
-        "江川路街道",
-        "七宝镇",
-        "闵行区",
-    ]
-    assert ws.cell(4, col["code"]).value == "310112001"  # codes stay text
-    assert ws.cell(6, col["code"]).font.bold  # the district row
+    assert [ws.cell(r, col["街镇"]).value for r in (4, 5, 6)] == ["江川路街道", "七宝镇", "闵行区"]
+    assert ws.cell(4, col["街镇代码"]).value == "310112001"  # codes stay text
+    assert ws.cell(6, col["街镇代码"]).font.bold  # the district row
     assert ws.column_dimensions["C"].width >= len("Jiangchuan Road Subdistrict")
+    assert not any(
+        isinstance(c.value, str) and c.value.startswith("=") for row in ws.iter_rows() for c in row
+    )
+
+    data = wb["data"]  # full precision, the column names as they are
+    head = [c.value for c in data[1]]
+    assert head == ["standard", *TABLE_COLUMNS, "n_chc", "n_station"]
+    assert data.cell(3, head.index("area_share") + 1).value == pytest.approx(1 / 7, abs=1e-15)
+
+    sources = [r for r in wb["sources"].iter_rows(values_only=True) if r[0]]
+    assert sources[0][0] == "步行15分钟可达"
+    assert any(r[0] == "路网" and NETWORK_SOURCE in str(r[1]) for r in sources)
 
     meta = wb["metadata"]
     assert [c.value for c in meta[1]] == ["key", "walk15", "ems_time"]
@@ -312,6 +344,12 @@ def test_excel_sheets_formats_and_metadata(results: list[CoverageResult], tmp_pa
         keys.index("standard.params.dispatch_delay_minutes")
         == keys.index("standard.params.minutes") + 1
     )
+
+
+def test_excel_in_english(results: list[CoverageResult], tmp_path: Path) -> None:
+    ws = openpyxl.load_workbook(export_excel(results, tmp_path / "en.xlsx", lang="en"))["walk15"]
+    assert ws["A1"].value == "walking time ≤ 15 min"
+    assert [c.value for c in ws[3]][4:7] == ["area km²", "covered km²", "area covered %"]
 
 
 def test_excel_refuses_duplicate_standards(results: list[CoverageResult], tmp_path: Path) -> None:
@@ -352,6 +390,21 @@ def test_geopackage_layers(results: list[CoverageResult], tmp_path: Path) -> Non
     assert sorted(fac["id"]) == ["A1", "F1", "F2"]
     assert fac.crs.to_epsg() == 4326
     assert {"name", "type", "capacity"} <= set(fac.columns)
+
+    # with the register: every facility, also those no standard counts, and which count it
+    register = _facilities(
+        [
+            ("F1", "江川社区卫生服务中心", "chc", 121.405, 31.105),
+            ("F2", "七宝服务站", "station", 121.415, 31.105),
+            ("H1", "某医院", "hospital", 121.402, 31.108),
+        ]
+    )
+    whole = export_geopackage(
+        results, tmp_path / "whole.gpkg", subdistricts=_subdistricts(), facilities=register
+    )
+    fac = pyogrio.read_dataframe(whole, layer="facilities")
+    assert fac["id"].tolist() == ["F1", "F2", "H1"]
+    assert fac["counted_in"].fillna("").tolist() == ["walk15,ems_time", "walk15", ""]
 
     meta = pyogrio.read_dataframe(path, layer="metadata")
     assert list(meta.columns) == ["key", "value", "standard"]
@@ -422,7 +475,9 @@ def test_export_all_names_refuses_and_overwrites(
     paths = export_all(results, out, stem="plan-2025 七宝 test/../x", subdistricts=_subdistricts())
     names = [
         "plan-2025_七宝_testx_walk15.csv",
+        "plan-2025_七宝_testx_walk15_metadata.txt",
         "plan-2025_七宝_testx_ems_time.csv",
+        "plan-2025_七宝_testx_ems_time_metadata.txt",
         "plan-2025_七宝_testx.xlsx",
         "plan-2025_七宝_testx.gpkg",
     ]
@@ -442,8 +497,8 @@ def test_export_all_names_refuses_and_overwrites(
     export_all(
         changed, out, stem="plan-2025 七宝 test/../x", subdistricts=_subdistricts(), overwrite=True
     )
-    assert "# software_version: 0.2.0\n" in paths[0].read_text(encoding="utf-8-sig")
-    meta = pyogrio.read_dataframe(paths[3], layer="metadata")
+    assert "software_version: 0.2.0\n" in paths[1].read_text(encoding="utf-8")
+    meta = pyogrio.read_dataframe(paths[5], layer="metadata")
     assert set(meta.loc[meta["key"] == "software_version", "value"]) == {"0.2.0"}
     assert sorted(p.name for p in out.iterdir()) == sorted(names)
 

@@ -593,10 +593,19 @@ def test_files_are_written_and_not_overwritten(problem, tmp_path):
         "t_by_subdistrict.csv",
         "t_summary.json",
         "t_curve.csv",
+        "t_metadata.txt",
+        "t_by_subdistrict_metadata.txt",
+        "t_curve_metadata.txt",
     ]
-    back = pd.read_csv(paths[0], encoding="utf-8-sig", dtype={"subdistrict_code": str})
-    assert back["candidate_id"].tolist() == ["a", "d"]
-    assert back["subdistrict_zh"].tolist() == ["一号街道", "二号镇"]
+    back = pd.read_csv(paths[0], encoding="utf-8-sig", dtype={"街镇代码": str})
+    assert back["候选点编号"].tolist() == ["a", "d"]  # readable: headers in 中文
+    assert back["街镇"].tolist() == ["一号街道", "二号镇"]
+    assert back["新增覆盖人口"].dtype == np.int64  # whole residents
+    units = pd.read_csv(paths[2], encoding="utf-8-sig")
+    district = units.iloc[-1]  # shares in percent, worked from the table's own counts
+    expected = round(100 * district["新覆盖人口"] / district["常住人口"], 2)
+    assert district["新人口覆盖率 %"] == pytest.approx(expected, abs=0.01)
+    assert paths[5].read_text(encoding="utf-8").startswith("数据来源\n")  # the sidecar
     gpkg = gpd.read_file(paths[1], layer="sites")
     assert len(gpkg) == 2 and gpkg.crs.to_epsg() == 4326
     with pytest.raises(FileExistsError, match="already exist"):

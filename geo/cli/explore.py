@@ -181,6 +181,9 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
             args.out,
             stem=export.safe_stem(stem),
             subdistricts=coverage.partition_subdistricts(),
+            facilities=run.resolved.facilities.gdf,
+            lang=args.lang,
+            raw=args.raw,
             overwrite=args.overwrite,
         )
         written = [str(p) for p in paths]
@@ -225,6 +228,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             args.out,
             stem=export.safe_stem(name),
             subdistricts=coverage.partition_subdistricts(),
+            facilities=run.resolved.facilities.gdf,
+            lang=args.lang,
+            raw=args.raw,
             overwrite=args.overwrite,
         )
         written = [str(p) for p in paths]
@@ -270,7 +276,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         stem = export.safe_stem(f"{cmp.b}_vs_{cmp.a}")
         written = [
             str(p)
-            for p in export.export_comparison(cmp, args.out, stem=stem, overwrite=args.overwrite)
+            for p in export.export_comparison(
+                cmp, args.out, stem=stem, lang=args.lang, raw=args.raw, overwrite=args.overwrite
+            )
         ]
     if args.json:
         _print_json({**scenarios.comparison_json(cmp), "files": written})

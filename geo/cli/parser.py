@@ -28,6 +28,21 @@ def _help(name: str) -> str:
     return f"{b.meaning}; {b.low:g}–{b.high:g} {b.unit} (default {getattr(DEFAULTS, name):g})"
 
 
+def _output_flags(p: Any) -> None:
+    """``--lang`` and ``--raw``: the language of exported tables, and full-precision CSVs."""
+    p.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="language of exported headers and sources (default zh; the workbook has a data sheet)",
+    )
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="CSVs at full precision with the column names as they are (for analysts)",
+    )
+
+
 def register_suggest(sub: Any) -> None:
     """Add ``geo suggest`` to the subcommands."""
     p = sub.add_parser(
@@ -79,6 +94,7 @@ def register_suggest(sub: Any) -> None:
     p.add_argument("--network", help="'pack' (default) or a road/OSM file")
     p.add_argument("--out", type=Path, help="folder for the sites (CSV + GeoPackage) and summary")
     p.add_argument("--stem", default="suggested_sites", help="file name stem")
+    _output_flags(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_suggest)
@@ -173,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", help="'pack' (default) or a road/OSM file")
     p.add_argument("--out", type=Path, help="folder for CSV, Excel and GeoPackage exports")
     p.add_argument("--stem", help="file name stem for exports (default: the facilities file)")
+    _output_flags(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing export files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_coverage)
@@ -180,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a scenario (name in scenarios/ or a .toml path)")
     p.add_argument("scenario", help="scenario name (e.g. baseline) or path to a .toml file")
     p.add_argument("--out", type=Path, help="folder for CSV, Excel and GeoPackage exports")
+    _output_flags(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing export files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_run)
@@ -188,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", help="the reference scenario (e.g. baseline)")
     p.add_argument("b", help="the scenario to compare (e.g. plan-2025)")
     p.add_argument("--out", type=Path, help="folder for CSV, Excel and GeoPackage exports")
+    _output_flags(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing export files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_compare)

@@ -99,7 +99,13 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     written: list[str] = []
     if args.out is not None:
         paths = optimize.suggestion_to_files(
-            result, args.out, stem=args.stem, curve=curve, overwrite=args.overwrite
+            result,
+            args.out,
+            stem=args.stem,
+            curve=curve,
+            lang=args.lang,
+            raw=args.raw,
+            overwrite=args.overwrite,
         )
         written = [str(p) for p in paths]
     if args.json:

@@ -21,9 +21,10 @@ from pyproj import Geod
 
 from geo import settings
 from geo._errors import ExportError, InputFileError
-from geo._io import atomic_target
-from geo._safe import spreadsheet_frame
-from geo._types import JSONValue
+from geo._io import atomic_target, refuse_existing
+from geo._safe import spreadsheet_frame, spreadsheet_text
+from geo._sheets import metadata_rows, sidecar_of, write_csv
+from geo._types import JSONValue, Metadata
 from geo._validate import match_columns, read_table, read_upload
 from geo.geocoding.offline import OfflineGeocoder
 from geo.geocoding.providers import provider_from_name
@@ -42,6 +43,7 @@ from geo.geocoding.store import (
     _override_key,
     read_overrides,
 )
+from geo.provenance import provenance, provenance_lines
 
 logger = logging.getLogger(__name__)
 
@@ -114,12 +116,14 @@ class GeocodedTable:
         return spreadsheet_frame(self.table).to_csv(index=False).encode("utf-8-sig")
 
     def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the table as ``.csv`` (UTF-8 with BOM, opens in Excel) or ``.xlsx``.
+        """Write the table as ``.csv`` (UTF-8 with BOM, opens in Excel) or ``.xlsx``, with the
+        provenance block (:attr:`metadata`): a ``<stem>_metadata.txt`` sidecar beside a CSV,
+        ``sources`` and ``metadata`` sheets in a workbook.
 
         Raises
         ------
         FileExistsError
-            If the file exists and ``overwrite`` is False.
+            If the file (or the CSV's sidecar) exists and ``overwrite`` is False.
         ExportError
             If the suffix is neither ``.csv`` nor ``.xlsx``.
         """
@@ -128,12 +132,34 @@ class GeocodedTable:
         if suffix not in (".csv", ".xlsx"):
             msg = f"{path.name}: cannot write {suffix or 'no suffix'!r}; use .csv or .xlsx"
             raise ExportError(msg)
-        with atomic_target(path, overwrite=overwrite) as tmp:
-            if suffix == ".csv":
-                tmp.write_bytes(self.csv_bytes())
-            else:
-                spreadsheet_frame(self.table).to_excel(tmp, index=False)
+        meta = self.metadata
+        if suffix == ".csv":
+            refuse_existing([path, sidecar_of(path)], overwrite=overwrite)
+            write_csv(self.table, path, metadata=meta, lang="en", raw=True, overwrite=overwrite)
+            return path
+        with (
+            atomic_target(path, overwrite=overwrite) as tmp,
+            pd.ExcelWriter(tmp, engine="openpyxl") as writer,
+        ):
+            spreadsheet_frame(self.table).to_excel(writer, index=False, sheet_name="geocoded")
+            pd.DataFrame(
+                [(k, spreadsheet_text(v)) for k, v in provenance_lines(meta, "en")],
+                columns=["source", "value"],
+            ).to_excel(writer, index=False, sheet_name="sources")
+            pd.DataFrame(
+                [(k, spreadsheet_text(v)) for k, v in metadata_rows(meta)],
+                columns=["key", "value"],
+            ).to_excel(writer, index=False, sheet_name="metadata")
         return path
+
+    @property
+    def metadata(self) -> Metadata:
+        """The provenance block: provider, rows and match levels as the parameters."""
+        return provenance(
+            "geocoded addresses",
+            facilities_source=f"{len(self.table)} address rows",
+            parameters=dict[str, JSONValue](self.summary()),
+        )
 
     def summary(self) -> dict[str, JSONValue]:
         """A JSON-ready summary (no table)."""

@@ -7,6 +7,7 @@ It picks the station or the substation suggestion by the standard, with the defa
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from typing import Literal
 
 import geopandas as gpd
@@ -20,6 +21,7 @@ from geo.optimize.stations import suggest_sites
 from geo.optimize.substations import suggest_substations
 from geo.parameters import DEFAULTS, RunParameters
 from geo.population import Population
+from geo.provenance import provenance
 from geo.standards import Standard
 
 __all__ = ["suggest"]
@@ -60,6 +62,63 @@ def suggest(
     if network is None:
         msg = f"suggestion needs a network standard; {standard.name} is a straight-line radius"
         raise SiteSelectionError(msg)
+    result = _suggest(
+        standard,
+        facilities,
+        population,
+        network=network,
+        params=params,
+        quota=quota,
+        objective=objective,
+        n_sites=n_sites,
+        require_subdistricts=require_subdistricts,
+        corridors=corridors,
+        candidates=candidates,
+        off_corridor=off_corridor,
+        method=method,
+        problem=problem,
+    )
+    register = facilities if isinstance(facilities, gpd.GeoDataFrame) else facilities.gdf
+    source = None if isinstance(facilities, gpd.GeoDataFrame) else facilities.summary()
+    meta = provenance(
+        f"suggested sites {standard.name}",
+        network=network.report,
+        population=population,
+        facilities=register,
+        facilities_source=source,
+        parameters={
+            **standard.params,
+            "limit": standard.limit,
+            "cost": standard.cost,
+            "method": method,
+            "quota": quota if isinstance(quota, str | int) else "per subdistrict",
+            "objective": result.objective_kind,
+            "n_sites": result.n_sites,
+            "n_candidates": result.n_candidates,
+            "solver_time_limit_s": params.solver_time_limit_s,
+            "max_snap_meters": params.max_snap_meters,
+        },
+    )
+    return replace(result, metadata=meta)
+
+
+def _suggest(
+    standard: Standard,
+    facilities: FacilityTable | gpd.GeoDataFrame,
+    population: Population,
+    *,
+    network: Network,
+    params: RunParameters,
+    quota: QuotaSpec,
+    objective: Literal["set_cover", "max_coverage"],
+    n_sites: int | None,
+    require_subdistricts: Literal["plan", "none"] | Collection[str],
+    corridors: Sequence[Sequence[str]] | None,
+    candidates: gpd.GeoDataFrame | None,
+    off_corridor: bool,
+    method: Literal["exact", "greedy"],
+    problem: SiteProblem | None,
+) -> SiteSuggestion:
     if standard.name == "walk15":
         return suggest_sites(
             standard,

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geo import plan, settings
-from geo._types import JSONValue
+from geo._types import JSONValue, Metadata
 from geo.coverage import DISTRICT_CODE, reach_index
 from geo.facilities import FACILITY_TYPES
 from geo.optimize.candidates import _road_names
@@ -112,6 +112,8 @@ class SiteSuggestion:
         EMS only: distance and response time to the nearest substation against the plan.
     notes
         What a planner should know (off-corridor candidates, unreachable residents, labels).
+    metadata
+        The provenance block (:func:`geo.provenance.provenance`) of the suggestion's inputs.
     """
 
     standard: Standard
@@ -132,6 +134,7 @@ class SiteSuggestion:
     n_candidates: int
     access: AccessStats | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    metadata: Metadata = field(default_factory=dict)
 
     @property
     def n_sites(self) -> int:
@@ -157,6 +160,7 @@ class SiteSuggestion:
             "seconds": round(self.seconds, 3),
             "n_candidates": self.n_candidates,
             "notes": list(self.notes),
+            "provenance": dict(self.metadata),
         }
         if self.access is not None:
             out["access"] = self.access.to_dict()

@@ -23,6 +23,7 @@ from geo.facilities import FacilityTable
 from geo.network import BuildOptions, Network, load_network
 from geo.parameters import DEFAULTS, RunParameters
 from geo.population import Population, load_population
+from geo.provenance import combined_provenance
 from geo.scenarios.model import (
     Scenario,
     _freeze,
@@ -260,14 +261,16 @@ def compare(
         gained.append(_by_unit(shapely.difference(gb, ga), part, std))
         lost.append(_by_unit(shapely.difference(ga, gb), part, std))
     name_a, name_b = run_a.resolved.scenario.name, run_b.resolved.scenario.name
-    meta: dict[str, Any] = {
-        "a": name_a,
-        "b": name_b,
-        "hashes_a": run_a.hashes,
-        "hashes_b": run_b.hashes,
-        "standards": common,
-        "software_version": __version__,
-    }
+    meta = combined_provenance(
+        f"comparison {name_b} vs {name_a}",
+        {std: run_b.result(std).metadata for std in common},
+        a=name_a,
+        b=name_b,
+        hashes_a=dict[str, JSONValue](run_a.hashes),
+        hashes_b=dict[str, JSONValue](run_b.hashes),
+        facility_counts_a=run_a.result(common[0]).metadata.get("facility_counts"),
+        standards=list[JSONValue](common),
+    )
     return Comparison(
         a=name_a,
         b=name_b,
