@@ -704,15 +704,22 @@ def downloads(choice: dict[str, Any]) -> None:
         key="dl_toml",
     )
     if st.button(t("prepare"), key="prepare"):
+        lang = st.session_state.get("lang", "zh")
         with st.spinner(t("computing")):
             result = ed.result(choice["standard"])
             for fmt, mime in (
                 ("csv", "text/csv"),
-                ("xlsx", "application/vnd.ms-excel"),
+                ("metadata", "text/plain"),
+                ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                 ("gpkg", "application/geopackage+sqlite3"),
             ):
                 name, data = export.export_bytes(
-                    [result], fmt, stem=stem, subdistricts=ed.session(choice["standard"]).part
+                    [result],
+                    fmt,
+                    stem=stem,
+                    subdistricts=ed.session(choice["standard"]).part,
+                    facilities=ed.facilities(),
+                    lang=lang,
                 )
                 st.download_button(f"⬇ {name}", data, file_name=name, mime=mime, key=f"dl_{fmt}")
 

@@ -26,6 +26,7 @@ from geo.facilities import FACILITY_TYPES
 from geo.network import Network
 from geo.parameters import DEFAULTS
 from geo.population import Population
+from geo.provenance import provenance
 from geo.readable import status_text
 from geo.scenarios import Edit, ResolvedScenario, Scenario
 from geo.scenarios.model import ParameterValue
@@ -237,31 +238,31 @@ class ScenarioEditor:
         )
 
     def sources(self, standard: str) -> Metadata:
-        """What the figures of one standard are computed from (for "How was this computed?")."""
-        from geo import plan
-
+        """What the figures of one standard are computed from (for "How was this computed?"):
+        the provenance block (:func:`geo.provenance.provenance`) of the edited scenario."""
         std = self.standards[standard]
         net = self.networks.get(std.mode)
-        pop = self.population
-        counts = self.facilities()["type"].value_counts()
-        return {
-            "scenario": self.name,
-            "scenario_chain": [s.name for s in self.resolved.chain],
-            "edits_this_session": len(self.history),
-            "standard": std.label_en,
-            "counted_types": list(std.facility_types),
-            "network": net.report.to_dict() if net is not None else "none (straight line)",
-            "population_source": pop.source,
-            "population_notes": list(pop.notes),
-            "facilities_source": self.resolved.facilities.summary(),
-            "facility_counts": {t: int(counts.get(t, 0)) for t in FACILITY_TYPES},
-            "official_counts_2020": dict(plan.OFFICIAL_COUNTS_2020),
-            "parameters": {
+        meta = provenance(
+            f"coverage {std.name}",
+            scenario=self.name,
+            scenario_hash=self.resolved.content_hash,
+            network=net.report if net is not None else "none (straight line)",
+            population=self.population,
+            facilities=self.facilities(),
+            facilities_source=self.resolved.facilities.summary(),
+            parameters={
                 **std.params,
                 "buffer_meters": self.buffer_meters,
                 "max_snap_meters": self.max_snap_meters,
             },
-        }
+        )
+        meta.update(
+            scenario_chain=[s.name for s in self.resolved.chain],
+            edits_this_session=len(self.history),
+            standard=std.label_en,
+            counted_types=list(std.facility_types),
+        )
+        return meta
 
     @property
     def name(self) -> str:

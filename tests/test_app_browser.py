@@ -176,11 +176,15 @@ def test_add_a_site_by_clicking_and_download(app_url, browser, tmp_path):
         button.click()
     data = Path(info.value.path()).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
-    assert "scenario baseline with 1 edits" in data.decode("utf-8-sig")
-    table = pd.read_csv(io.BytesIO(data), comment="#", encoding="utf-8-sig", dtype={"code": str})
-    district = table.set_index("code").loc["310112"]
+    table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype={"code": str})
+    district = table.set_index("code").loc["310112"]  # English headers, as the app is in English
     assert district["facilities"] == 18
-    assert "闵行区" in set(table["name_zh"])
+    assert "闵行区" in set(table["subdistrict (zh)"])
+    button = page.get_by_role("button", name="baseline-edited_walk15_metadata.txt", exact=False)
+    with page.expect_download() as info:
+        button.click()
+    sources = Path(info.value.path()).read_text(encoding="utf-8")
+    assert sources.startswith("Sources\n") and "scenario baseline with 1 edits" in sources
     page.close()
 
 

@@ -215,7 +215,7 @@ def test_csv_is_readable_with_a_metadata_sidecar(
 ) -> None:
     path = export_csv(results[0], tmp_path / "walk15.csv")
     raw = path.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf\"")  # BOM, then the quoted header: no comment lines
+    assert raw.startswith(b'\xef\xbb\xbf"')  # BOM, then the quoted header: no comment lines
     back = pd.read_csv(path, encoding="utf-8-sig", dtype={"街镇代码": str})  # no comment= option
     assert list(back.columns[:4]) == ["街镇代码", "街镇", "街镇（英文）", "边界"]
     assert back["街镇"].tolist() == ["江川路街道", "七宝镇", "闵行区"]
@@ -276,7 +276,7 @@ def test_csv_refuses_existing_file(results: list[CoverageResult], tmp_path: Path
         export_csv(results[0], path)
     assert path.read_text(encoding="utf-8") == "keep me"
     export_csv(results[0], path, overwrite=True)
-    assert path.read_bytes().startswith("\ufeff\"街镇代码\"".encode())
+    assert path.read_bytes().startswith('\ufeff"街镇代码"'.encode())
 
 
 def test_table_without_required_columns_is_refused(
