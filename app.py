@@ -26,6 +26,7 @@ from geo import (
     plan,
     population,
     register,
+    report,
     scenarios,
     settings,
     standards,
@@ -60,6 +61,8 @@ TEXT: dict[str, dict[str, str]] = {
         "changes": "Change against",
         "downloads": "Downloads",
         "prepare": "Prepare downloads",
+        "prepare_report": "Prepare the report (PDF and HTML)",
+        "report_help": "maps, per-subdistrict tables, sites changed, sources; against the base",
         "how": "How was this computed?",
         "upload": "Check a facility list (CSV/Excel)",
         "edits": "Edits this session",
@@ -152,6 +155,8 @@ TEXT: dict[str, dict[str, str]] = {
         "changes": "相对变化：",
         "downloads": "下载",
         "prepare": "生成下载文件",
+        "prepare_report": "生成报告（PDF 和 HTML）",
+        "report_help": "地图、各街镇表格、设施变动和数据来源，与基准比较",
         "how": "计算方法与数据来源",
         "upload": "检查设施清单（CSV/Excel）",
         "edits": "本次编辑",
@@ -722,6 +727,31 @@ def downloads(choice: dict[str, Any]) -> None:
                     lang=lang,
                 )
                 st.download_button(f"⬇ {name}", data, file_name=name, mime=mime, key=f"dl_{fmt}")
+    if st.button(t("prepare_report"), key="prepare_report", help=t("report_help")):
+        with st.spinner(t("computing")):
+            doc = scenario_report(ed, st.session_state.get("lang", "zh"))
+            for suffix, data, mime in (
+                ("pdf", doc.pdf_bytes(), "application/pdf"),
+                ("html", doc.html_bytes(), "text/html"),
+            ):
+                name = f"{export.safe_stem(stem)}_report.{suffix}"
+                st.download_button(f"⬇ {name}", data, file_name=name, mime=mime, key=f"dl_{suffix}")
+
+
+def scenario_report(ed: geo_editor.ScenarioEditor, lang: str) -> Any:
+    """The report of the map's current state against its reference (:mod:`geo.report`)."""
+    now, ref = ed.report_runs()
+    part = ed.session(next(iter(ed.standards))).part
+    changed = ed.history or len(ed.resolved.chain) > 1
+    comparison = scenarios.compare(ref, now, subdistricts=part) if changed else None
+    return report.build_report(
+        now,
+        subdistricts=part,
+        comparison=comparison,
+        base_run=ref if changed else None,
+        corridors=corridors(),
+        lang=lang,
+    )
 
 
 MAP_KEY = "map"

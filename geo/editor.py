@@ -28,7 +28,7 @@ from geo.parameters import DEFAULTS
 from geo.population import Population
 from geo.provenance import provenance
 from geo.readable import status_text
-from geo.scenarios import Edit, ResolvedScenario, Scenario
+from geo.scenarios import Edit, ResolvedScenario, Scenario, ScenarioRun
 from geo.scenarios.model import ParameterValue
 from geo.standards import EMS_STANDARDS, EMS_STANDIN_TYPES, Standard, with_types
 
@@ -263,6 +263,38 @@ class ScenarioEditor:
             counted_types=list(std.facility_types),
         )
         return meta
+
+    def report_runs(self) -> tuple[ScenarioRun, ScenarioRun]:
+        """The current state and the reference (what the deltas compare against) as scenario
+        runs of every standard, for the report and :func:`geo.scenarios.compare`.
+
+        The current run's scenario is :meth:`to_scenario` (``<name>-edited`` when edited), its
+        facilities the sites on the map; its tables are those of :meth:`result`.
+        """
+
+        names = list(self.standards)
+        now_name = f"{self.name}-edited" if self.history else self.name
+        ref_gdf, label = self.reference_facilities()
+        now = replace(
+            self.resolved,
+            scenario=self.to_scenario(now_name) if self.history else self.resolved.scenario,
+            facilities=replace(self.resolved.facilities, gdf=self.facilities()),
+        )
+        ref_name = self.resolved.chain[-2].name if len(self.resolved.chain) > 1 else self.name
+        ref_scenario = replace(self.resolved.scenario, name=ref_name)
+        ref = replace(
+            self.resolved,
+            scenario=ref_scenario,
+            facilities=replace(self.resolved.facilities, gdf=ref_gdf),
+        )
+        ref_results = tuple(
+            _reference_session(self, n)[0].result(ref_gdf, facilities_source=label) for n in names
+        )
+        hashes = {"scenario": self.resolved.content_hash}
+        return (
+            ScenarioRun(now, tuple(self.result(n) for n in names), hashes),
+            ScenarioRun(ref, ref_results, hashes),
+        )
 
     @property
     def name(self) -> str:

@@ -17,6 +17,7 @@ from geo.cli.explore import (
     _cmd_run,
 )
 from geo.cli.planning import _cmd_bench, _cmd_geocode, _cmd_plan_scenario, _cmd_suggest
+from geo.cli.report import register_report
 from geo.parameters import BOUNDS, DEFAULTS
 
 __all__ = ["build_parser"]
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing export files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_compare)
+    register_report(sub)
 
     p = sub.add_parser(
         "plan-scenario", help="re-create scenarios/plan-2025.toml with the suggestion engine"
