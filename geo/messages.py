@@ -290,6 +290,15 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
         "{n} 个设施，来自闵行数据包 OpenStreetMap 医疗卫生设施（2026年5月，ODbL；读取 {r} 行，"
         "合并重复记录 {m} 条）",
     ),
+    (r"not used", "未使用"),
+    (r"none \(straight line\)", "无（直线距离）"),
+    (r"scenario (?P<n>.+) with (?P<k>\d+) edits", "情景 {n}，本次编辑 {k} 处"),
+    (r"(?P<n>\d+) facilities", "{n} 个设施"),
+    (r"(?P<n>\d+) address rows", "{n} 行地址"),
+    (r"coverage (?P<s>\w+)", "覆盖 {s}"),
+    (r"comparison (?P<b>.+) vs (?P<a>.+)", "比较：{b} 对 {a}"),
+    (r"suggested sites (?P<s>\w+)", "建议选址 {s}"),
+    (r"geocoded addresses", "地址地理编码"),
 )
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")

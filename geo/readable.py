@@ -219,5 +219,5 @@ def status_text(status: str, lang: str) -> str:
         ("approximate", "近似"),
     ):
         if status.startswith(en):
-            return zh + status[len(en) :].replace("(", "（").replace(")", "）")
+            return zh + status[len(en) :].strip().replace("(", "（").replace(")", "）")
     return status

@@ -185,7 +185,7 @@ def test_compare_baseline_with_plan_2025(capsys, tmp_path, pack):
     assert set(sites["变动"]) == {"新增"} and len(sites) == 37
     # one provenance block: both networks, the population, the counts against the official ones
     meta = (tmp_path / "plan-2025_vs_baseline_metadata.txt").read_text(encoding="utf-8")
-    for line in ("内容: comparison plan-2025 vs baseline", "路网 walk15:", "路网 ems_time:",
+    for line in ("内容: 比较：plan-2025 对 baseline", "路网 walk15:", "路网 ems_time:",
                  "人口: ", "设施: ", "networks.walk15.source:", "hashes_a.scenario:"):  # fmt: skip
         assert line in meta, line
     wb = openpyxl.load_workbook(tmp_path / "plan-2025_vs_baseline.xlsx")
