@@ -21,6 +21,8 @@ __all__ = [
     "CORRIDORS_VERTICAL",
     "EMS_RESPONSE_MINUTES",
     "EMS_SERVICE_RADIUS_KM",
+    "FACILITIES_PER_100K_2020",
+    "FACILITIES_PER_100K_2025",
     "NEW_AMBULANCE_SUBSTATIONS",
     "OFFICIAL_COUNTS_2020",
     "PLAN_AREA_KM2",
@@ -51,6 +53,10 @@ OFFICIAL_COUNTS_2020: dict[str, int] = {
 BASELINE_WALK15_AREA_SHARE = 0.6824
 BASELINE_WALK15_RESIDENT_SHARE = 0.8584
 BASELINE_BLIND_SPOT_UNITS = ("吴泾镇", "马桥镇", "浦江镇", "浦锦街道")
+
+#: Community health service facilities per 100,000 residents: end of 2020, and the 2025 target.
+FACILITIES_PER_100K_2020 = 6.02
+FACILITIES_PER_100K_2025 = 6.73
 
 #: Pre-hospital emergency standards.
 EMS_SERVICE_RADIUS_KM = 3.5

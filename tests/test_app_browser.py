@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pypdf import PdfReader
 
 from geo import settings
 
@@ -185,6 +186,17 @@ def test_add_a_site_by_clicking_and_download(app_url, browser, tmp_path):
         button.click()
     sources = Path(info.value.path()).read_text(encoding="utf-8")
     assert sources.startswith("Sources\n") and "scenario baseline with 1 edits" in sources
+    # the report of the edited map against the scenario as opened: PDF and HTML, in English
+    page.get_by_role("button", name="Prepare the report (PDF and HTML)").click()
+    button = page.get_by_role("button", name="baseline-edited_report.pdf", exact=False)
+    button.wait_for(timeout=180_000)
+    with page.expect_download() as info:
+        button.click()
+    report = PdfReader(info.value.path())
+    cover = report.pages[0].extract_text()
+    assert "Health-facility coverage report" in cover and "baseline-edited" in cover
+    sites = "\n".join(p.extract_text() for p in report.pages[-3:])
+    assert "Sites changed against the base baseline" in sites and "added" in sites
     page.close()
 
 

@@ -21,7 +21,7 @@ BRANDS = {"高德", "腾讯", "百度"}
 
 #: Names of things, codes and units that stay as they are in Chinese text.
 ZH_ALLOWED = re.compile(
-    r"OpenStreetMap|AMap|GCJ-02|WGS-84|BD-09|GPS|CSV|Excel|GeoTIFF|PuLP/CBC|MCLP|TOML|toml|"
+    r"OpenStreetMap|AMap|GCJ-02|WGS-84|BD-09|GPS|CSV|Excel|GeoTIFF|PuLP/CBC|MCLP|TOML|toml|PDF|HTML|"
     r"walk15|ems_distance|ems_time|straight_line|km²|km|min|pp|[\w/]+\.(csv|xlsx|toml|geojson)|"
     r"OSM|Overpass|ODbL|`[^`]*`|\[parameters\]|"
     r"ems_types|hospital|emergency_department|ambulance_substation|--types|GEO_\w+"
