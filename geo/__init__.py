@@ -2,8 +2,10 @@
 
 The package follows the data's path: load (``settings``, ``boundaries``, ``facilities``,
 ``population``, ``coords``) → ``network`` → ``reach``, ``isochrones``, ``standards`` →
-``coverage`` → ``scenarios``, ``editor``, ``optimize`` → ``export``, ``maps``, ``messages``
-(the library's messages in 中文); ``parameters`` holds every default and bound of a run.
+``coverage`` → ``scenarios``, ``editor``, ``optimize`` → ``provenance`` (one block of sources
+for every output), ``readable`` (tables rounded for reading), ``export``, ``report`` (the PDF
+and HTML report), ``maps``, ``messages`` (the library's messages in 中文); ``parameters`` holds
+every default and bound of a run.
 Each public module declares its API in ``__all__``; modules starting with ``_`` are plumbing.
 The errors every module raises are importable from here (``from geo import GeoError``), so
 front ends import nothing private.
