@@ -23,6 +23,7 @@ COMMANDS = (
     "coverage",
     "run",
     "compare",
+    "report",
     "plan-scenario",
     "bench",
     "suggest",
