@@ -186,6 +186,55 @@ class ReachIndex:
         dist = dijkstra(graph, directed=True, indices=idx, limit=limit, min_only=min_only)
         return np.asarray(dist[..., :n], dtype=float)
 
+    def nearest_sources(
+        self, sources: Snap, points: Snap, kind: str, *, limit: float
+    ) -> tuple[FloatArray, IntArray, IntArray]:
+        """Least cost from the nearest source to every point, that source's index (-1 where none
+        is within ``limit``) and each node's nearest source, from one multi-source search with
+        source labels.
+
+        A point takes the label of the node it is reached through (or of a source on its own
+        segment when that is cheaper), so costs equal :meth:`reach`'s.
+        """
+        n, k = self.n_nodes, len(sources.seg)
+        cost = np.full(len(points.seg), np.inf)
+        label = np.full(len(points.seg), -1, dtype=np.int64)
+        if k == 0:
+            return cost, label, np.full(n, -1, dtype=np.int64)
+        r0, c0, d0 = self._graph_arrays(kind)
+        r1, c1, d1 = self.source_edges(sources, kind)
+        size = n + k
+        graph = sp.csr_matrix(
+            (np.concatenate([d0, d1]), (np.concatenate([r0, r1]), np.concatenate([c0, c1]))),
+            shape=(size, size),
+        )
+        dist, _pred, src = dijkstra(
+            graph,
+            directed=True,
+            indices=np.arange(n, n + k),
+            limit=limit,
+            min_only=True,
+            return_predecessors=True,
+        )
+        node_cost = np.asarray(dist[:n], dtype=float)
+        node_src = np.where(np.asarray(src[:n]) >= n, np.asarray(src[:n]) - n, -1)
+        ok = np.flatnonzero(points.seg >= 0)
+        s, frac = points.seg[ok], points.frac[ok]
+        via_u = node_cost[self.seg_u[s]] + _share(frac, self.fwd[kind][s])
+        via_v = node_cost[self.seg_v[s]] + _share(1 - frac, self.bwd[kind][s])
+        best = np.minimum(via_u, via_v)
+        best_src = np.where(via_u <= via_v, node_src[self.seg_u[s]], node_src[self.seg_v[s]])
+        same, same_src = self._same_segment_labelled(points.take(ok), sources, kind)
+        closer = same < best
+        best = np.where(closer, same, best)
+        best_src = np.where(closer, same_src, best_src)
+        access = points.access_m[ok] * self.access_cost_per_m[kind]
+        cost[ok] = best + access
+        reached = cost[ok] <= limit
+        cost[ok[~reached]] = np.inf
+        label[ok] = np.where(reached, best_src, -1)
+        return cost, label, np.where(np.isfinite(node_cost), node_src, -1).astype(np.int64)
+
     def point_costs(
         self, node_cost: FloatArray, points: Snap, kind: str, *, sources: Snap | None = None
     ) -> FloatArray:
@@ -206,10 +255,16 @@ class ReachIndex:
         return cost
 
     def _same_segment(self, points: Snap, sources: Snap, kind: str) -> FloatArray:
+        return self._same_segment_labelled(points, sources, kind)[0]
+
+    def _same_segment_labelled(
+        self, points: Snap, sources: Snap, kind: str
+    ) -> tuple[FloatArray, IntArray]:
         out = np.full(len(points.seg), np.inf)
+        who = np.full(len(points.seg), -1, dtype=np.int64)
         src_ok = np.flatnonzero(sources.seg >= 0)
         if len(src_ok) == 0:
-            return out
+            return out, who
         order = np.argsort(sources.seg[src_ok], kind="stable")
         src_seg = sources.seg[src_ok][order]
         lo = np.searchsorted(src_seg, points.seg, side="left")
@@ -220,10 +275,10 @@ class ReachIndex:
                 delta = points.frac[p] - sources.frac[j]
                 full = self.fwd[kind][s] if delta >= 0 else self.bwd[kind][s]
                 leg = sources.access_m[j] * self.access_cost_per_m[kind]
-                out[p] = min(
-                    out[p], leg + float(_share(np.array([abs(delta)]), np.array([full]))[0])
-                )
-        return out
+                along = leg + float(_share(np.array([abs(delta)]), np.array([full]))[0])
+                if along < out[p]:
+                    out[p], who[p] = along, j
+        return out, who
 
     def reach(
         self, sources: Snap, points: Snap, kind: str, *, limit: float
