@@ -42,7 +42,7 @@ from geo.coverage import DISTRICT_CODE, partition_subdistricts, reach_index, sel
 from geo.network import Network
 from geo.population import Population
 from geo.provenance import provenance
-from geo.reach import FloatArray, IntArray, ReachIndex, Snap, to_metric
+from geo.reach import DEFAULT_MAX_SNAP_METERS, FloatArray, IntArray, ReachIndex, Snap, to_metric
 from geo.standards import Standard
 
 __all__ = [
@@ -77,6 +77,9 @@ LOAD_LIMITS: dict[str, int] = {"chc": 100_000, "hospital": 500_000}
 #: by a part of the name; labelled "plan default" in every output). 仁济医院南院's second phase
 #: adds 400 beds; the plan gives no total, so it is not a default.
 BED_DEFAULTS: dict[str, int] = {"浦江医院": 421, "闵行区中医医院": 500, "老年医学中心": 1000}
+
+#: Thresholds are met within this (minutes or km): costs carry 1e-9 s per edge from the search.
+_TOL = 1e-6
 
 #: Distance decays of :func:`two_step_fca`.
 DECAYS = ("none", "step", "gaussian")
@@ -187,7 +190,7 @@ def travel_times(
     *,
     network: Network,
     subdistricts: gpd.GeoDataFrame | None = None,
-    max_snap_meters: float = 300.0,
+    max_snap_meters: float = DEFAULT_MAX_SNAP_METERS,
 ) -> TravelTimes:
     """The travel-time distribution and the catchments of ``standard``'s counted facilities.
 
@@ -278,7 +281,7 @@ def _stats(group: pd.DataFrame, thresholds: Sequence[float]) -> dict[str, float]
         "p90": weighted_quantile(c, w, 0.9) if total else math.nan,
     }
     for t in thresholds:
-        out[f"within_{t:g}"] = float(w[c <= t].sum() / total) if total else math.nan
+        out[f"within_{t:g}"] = float(w[c <= t + _TOL].sum() / total) if total else math.nan
     return out
 
 
@@ -305,7 +308,7 @@ def _curve(points: pd.DataFrame, part: gpd.GeoDataFrame, limit: float) -> pd.Dat
         total = w.sum()
         order = np.argsort(c)
         cum = np.concatenate([[0.0], np.cumsum(w[order])])
-        at = np.searchsorted(c[order], steps, side="right")
+        at = np.searchsorted(c[order], steps + _TOL, side="right")
         share = cum[at] / total if total else np.full(len(steps), np.nan)
         rows.append(
             pd.DataFrame({"code": code, "name_zh": name, "threshold": steps, "share": share})
@@ -366,7 +369,7 @@ def two_step_fca(
     target: float | None = None,
     bed_defaults: Mapping[str, int] | None = BED_DEFAULTS,
     subdistricts: gpd.GeoDataFrame | None = None,
-    max_snap_meters: float = 300.0,
+    max_snap_meters: float = DEFAULT_MAX_SNAP_METERS,
 ) -> Accessibility:
     """Capacity-weighted accessibility by the two-step floating catchment area method.
 
