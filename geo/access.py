@@ -27,16 +27,21 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyogrio
 import shapely
 
 from geo import settings
 from geo._errors import StandardError
+from geo._io import staged_set
+from geo._notes import no_counted_facility_note
+from geo._sheets import metadata_rows, sidecar_of, write_csv
 from geo._types import JSONValue, Metadata
 from geo.coverage import DISTRICT_CODE, partition_subdistricts, reach_index, select_facilities
 from geo.network import Network
@@ -54,10 +59,12 @@ __all__ = [
     "THRESHOLDS_MIN",
     "Accessibility",
     "TravelTimes",
+    "compare_access",
     "decay_weights",
     "travel_times",
     "two_step_fca",
     "weighted_quantile",
+    "write_access",
 ]
 
 #: Search limit of the travel-time distribution (minutes; distance standards: :data:`MAX_KM`).
@@ -225,7 +232,9 @@ def travel_times(
     points = pd.DataFrame(
         {
             "cost": value,
-            "nearest": np.where(label >= 0, ids[np.maximum(label, 0)], None),
+            "nearest": (
+                np.where(label >= 0, ids[np.maximum(label, 0)], None) if len(ids) else None
+            ),
             "weight": pop["weight"].to_numpy(float),
             "subdistrict_code": pop["subdistrict_code"].astype(str).to_numpy(),
             "off_network": pts.off_network,
@@ -233,7 +242,7 @@ def travel_times(
     )
     part = partition_subdistricts(subdistricts)
     thresholds = THRESHOLDS_MIN if timed else THRESHOLDS_KM
-    table = _distribution_table(points, part, thresholds)
+    table = _distribution_table(points, part, thresholds, "min" if timed else "km")
     curve = _curve(points, part, limit_units)
     catchments = _catchments(counted, points)
     meta = provenance(
@@ -253,6 +262,8 @@ def travel_times(
         },
     )
     meta["compute_seconds"] = round(time.perf_counter() - started, 3)
+    if len(counted) == 0:
+        meta["warning"] = no_counted_facility_note(standard.facility_types)
     return TravelTimes(
         standard,
         "min" if timed else "km",
@@ -267,7 +278,7 @@ def travel_times(
     )
 
 
-def _stats(group: pd.DataFrame, thresholds: Sequence[float]) -> dict[str, float]:
+def _stats(group: pd.DataFrame, thresholds: Sequence[float], unit: str) -> dict[str, float]:
     on = group[~group["off_network"]]
     w, c = on["weight"].to_numpy(float), on["cost"].to_numpy(float)
     total = float(w.sum())
@@ -276,24 +287,28 @@ def _stats(group: pd.DataFrame, thresholds: Sequence[float]) -> dict[str, float]
         "residents": float(group["weight"].sum()),
         "off_network_residents": float(group.loc[group["off_network"], "weight"].sum()),
         "beyond_limit_residents": float(w[~reached].sum()),
-        "mean": float(np.average(c[reached], weights=w[reached])) if w[reached].sum() else math.nan,
-        "median": weighted_quantile(c, w, 0.5) if total else math.nan,
-        "p90": weighted_quantile(c, w, 0.9) if total else math.nan,
+        f"mean_{unit}": (
+            float(np.average(c[reached], weights=w[reached])) if w[reached].sum() else math.nan
+        ),
+        f"median_{unit}": weighted_quantile(c, w, 0.5) if total else math.nan,
+        f"p90_{unit}": weighted_quantile(c, w, 0.9) if total else math.nan,
     }
     for t in thresholds:
-        out[f"within_{t:g}"] = float(w[c <= t + _TOL].sum() / total) if total else math.nan
+        share = float(w[c <= t + _TOL].sum() / total) if total else math.nan
+        out[f"share_within_{t:g}{unit}"] = share
     return out
 
 
 def _distribution_table(
-    points: pd.DataFrame, part: gpd.GeoDataFrame, thresholds: Sequence[float]
+    points: pd.DataFrame, part: gpd.GeoDataFrame, thresholds: Sequence[float], unit: str
 ) -> pd.DataFrame:
     rows = []
     for code, zh, en in zip(part["code"], part["name_zh"], part["name_en"], strict=True):
         group = points[points["subdistrict_code"] == str(code)]
-        rows.append({"code": str(code), "name_zh": zh, "name_en": en, **_stats(group, thresholds)})
+        stats = _stats(group, thresholds, unit)
+        rows.append({"code": str(code), "name_zh": zh, "name_en": en, **stats})
     district = {"code": DISTRICT_CODE, "name_zh": "闵行区", "name_en": "Minhang District"}
-    rows.append({**district, **_stats(points, thresholds)})
+    rows.append({**district, **_stats(points, thresholds, unit)})
     return pd.DataFrame(rows)
 
 
@@ -505,3 +520,88 @@ def _access_table(
     table["target"] = target if target is not None else math.nan
     table["gap"] = table["access"] - table["target"]
     return table
+
+
+# --- comparison -------------------------------------------------------------------------------
+
+
+def compare_access(
+    base: TravelTimes,
+    now: TravelTimes,
+    *,
+    fca_base: Accessibility | None = None,
+    fca_now: Accessibility | None = None,
+) -> pd.DataFrame:
+    """Per 街镇 and the district: mean and p90 time (or distance) and the share within the
+    standard's limit, base (``_a``), scenario (``_b``) and change (``_delta``); with 2SFCA
+    results, the supply per 1,000 residents too; and the number of facilities over their load.
+    """
+    u = now.unit
+    cols = [f"mean_{u}", f"p90_{u}"]
+    a, b = base.table.set_index("code"), now.table.set_index("code")
+    out = b[["name_zh", "name_en"]].copy()
+    for col in cols:
+        out[f"{col}_a"], out[f"{col}_b"] = a[col], b[col]
+        with np.errstate(invalid="ignore"):
+            out[f"{col}_delta"] = b[col] - a[col]
+    if fca_base is not None and fca_now is not None:
+        fa, fb = fca_base.table.set_index("code"), fca_now.table.set_index("code")
+        out["access_a"], out["access_b"] = fa["access"], fb["access"]
+        out["access_delta"] = fb["access"] - fa["access"]
+    flagged = {
+        tag: tt.catchments[tt.catchments["flagged"]].groupby("subdistrict_code").size()
+        for tag, tt in (("a", base), ("b", now))
+    }
+    for tag, counts in flagged.items():
+        per_unit = out.index.to_series().map(counts).fillna(0).astype(int)
+        per_unit[DISTRICT_CODE] = int(counts.sum())
+        out[f"flagged_{tag}"] = per_unit
+    return out.reset_index()
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def write_access(
+    tt: TravelTimes,
+    fca: Accessibility | None,
+    out_dir: Path,
+    *,
+    stem: str,
+    lang: str = "zh",
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write the distribution, curve, catchments (CSV and GeoPackage) and the 2SFCA tables.
+
+    Files: ``<stem>_travel_times.csv`` (per 街镇 and the district), ``<stem>_curve.csv``,
+    ``<stem>_catchments.csv``, ``<stem>_catchments.gpkg`` (catchment polygons, ``metadata``);
+    with ``fca``: ``<stem>_2sfca.csv`` (per 街镇) and ``<stem>_2sfca_facilities.csv`` (capacity,
+    its source, ratio; facilities without capacity listed with an empty capacity). CSVs are
+    readable (:mod:`geo.readable`) with a ``_metadata.txt`` sidecar; written together,
+    atomically.
+    """
+    out = Path(out_dir)
+    tables: dict[str, pd.DataFrame] = {
+        f"{stem}_travel_times.csv": tt.table,
+        f"{stem}_curve.csv": tt.curve,
+        f"{stem}_catchments.csv": tt.catchments,
+    }
+    metas: dict[str, Metadata] = dict.fromkeys(tables, tt.metadata)
+    if fca is not None:
+        listed = pd.concat([fca.facilities, fca.missing_capacity], ignore_index=True)
+        tables[f"{stem}_2sfca.csv"] = fca.table
+        tables[f"{stem}_2sfca_facilities.csv"] = listed
+        metas[f"{stem}_2sfca.csv"] = metas[f"{stem}_2sfca_facilities.csv"] = fca.metadata
+    gpkg = f"{stem}_catchments.gpkg"
+    names = [*tables, *(sidecar_of(out / n).name for n in tables), gpkg]
+    with staged_set(out, names, overwrite=overwrite) as stage:
+        for name, frame in tables.items():
+            write_csv(
+                frame, stage / name, metadata=metas[name], lang=lang, raw=False, overwrite=False
+            )
+        polygons = tt.catchment_polygons()
+        if len(polygons):
+            pyogrio.write_dataframe(polygons, stage / gpkg, layer="catchments", driver="GPKG")
+        rows = pd.DataFrame(metadata_rows(tt.metadata), columns=["key", "value"])
+        pyogrio.write_dataframe(rows, stage / gpkg, layer="metadata", driver="GPKG")
+    return [out / n for n in names]

@@ -97,6 +97,7 @@ def run_bench(
     )
     full_s = _full_coverage(walk, drive, fac, pop, repeat=repeat, say=say)
     incremental = _incremental(walk, gdf, pop, repeat=repeat, say=say)
+    access_figures = _access(walk, drive, gdf, pop, repeat=repeat, say=say)
     from geo.optimize import bench_suggest
 
     suggest = bench_suggest(progress=say)
@@ -115,6 +116,7 @@ def run_bench(
         "full_coverage_standards": list(parameters.STANDARD_NAMES),
         "ems_facility_types": list(EMS_STAND_IN_TYPES),
         **incremental,
+        **access_figures,
         **suggest,
     }
 
@@ -179,4 +181,45 @@ def _incremental(
         "incremental_ms": round(max(statistics.median(add_ms), statistics.median(move_ms)), 2),
         "add_ms": round(statistics.median(add_ms), 2),
         "move_ms": round(statistics.median(move_ms), 2),
+    }
+
+
+def _access(
+    walk: Network,
+    drive: Network,
+    gdf: gpd.GeoDataFrame,
+    pop: population.Population,
+    *,
+    repeat: int,
+    say: Callable[[str], None],
+) -> dict[str, JSONValue]:
+    """Travel-time distribution + catchments (walk15) and 2SFCA with 200 facilities."""
+    import numpy as np
+
+    from geo import access
+
+    say("travel-time distribution and catchments (walk15), networks loaded")
+    walk15 = standards.make_standard("walk15")
+    tt_s, _ = _timed(lambda: access.travel_times(walk15, gdf, pop, network=walk), repeat=repeat)
+    say("2SFCA: 200 synthetic hospitals with capacities, 30 min drive catchment")
+    rng = np.random.default_rng(17)
+    inside = pop.gdf.geometry.iloc[rng.choice(len(pop.gdf), 200, replace=True)]
+    sites = gpd.GeoDataFrame(
+        {
+            "id": [f"bench-h{i}" for i in range(200)],
+            "name": [f"bench hospital {i}" for i in range(200)],
+            "type": "hospital",
+            "status": "existing",
+            "capacity": rng.integers(50, 1000, 200).astype(float),
+        },
+        geometry=inside.to_numpy(),
+        crs=settings.wgs84_crs,
+    )
+    coverage.reach_index(drive)
+    fca_s, _ = _timed(
+        lambda: access.two_step_fca(sites, pop, network=drive, decay="gaussian"), repeat=repeat
+    )
+    return {
+        "travel_times_ms": round(1000 * tt_s, 1),
+        "two_step_fca_200_s": round(fca_s, 3),
     }

@@ -78,6 +78,19 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "share_before": ("原人口覆盖率 %", "residents covered before %"),
     "share_after": ("新人口覆盖率 %", "residents covered after %"),
     "quota": ("规划指标", "quota"),
+    "beyond_limit_residents": ("超出搜索范围人口", "residents beyond the search limit"),
+    "nearest": ("最近设施", "nearest facility"),
+    "load_limit": ("负荷上限", "load limit"),
+    "flagged": ("超负荷", "over the load limit"),
+    "capacity": ("容量", "capacity"),
+    "capacity_source": ("容量来源", "capacity source"),
+    "demand": ("加权需求人口", "weighted demand"),
+    "ratio": ("供需比", "supply per resident"),
+    "access": ("每千人可及供给", "supply per 1,000 residents"),
+    "target": ("规划目标", "plan target"),
+    "gap": ("与目标差距", "gap to target"),
+    "threshold": ("阈值", "threshold"),
+    "share": ("居民占比", "share of residents"),
 }
 
 _SUFFIXES = {
@@ -99,11 +112,13 @@ def _split(column: str) -> tuple[str, str | None]:
 
 
 def _kind(stem: str) -> str:
-    if stem.endswith("_share") or stem.startswith("share_"):
+    if stem.endswith("_share") or stem.startswith("share_") or stem == "share":
         return "share"
     if stem.endswith("_km2"):
         return "km2"
-    if stem == "facilities_per_100k":
+    if stem in ("facilities_per_100k", "access", "target", "gap", "capacity") or re.fullmatch(
+        r"(mean|median|p90)_(min|km)", stem
+    ):
         return "ratio"
     if "residents" in stem or stem.startswith("covered_") or stem == "population":
         return "people"
@@ -123,7 +138,24 @@ def column_label(column: str, lang: str = "zh") -> str:
     coord = re.fullmatch(r"(lon|lat)_(a|b)", column)
     if coord:
         stem, tag = coord[1], coord[2]
-    if stem in COLUMN_LABELS:
+    within = re.fullmatch(r"share_within_(?P<t>[\d.]+)(?P<u>min|km)", stem)
+    stat = re.fullmatch(r"(?P<s>mean|median|p90)_(?P<u>min|km)", stem)
+    if within:
+        zh_unit = "分钟" if within["u"] == "min" else " km"
+        base = (
+            f"{within['t']}{zh_unit}内居民占比 %"
+            if lang == "zh"
+            else f"residents within {within['t']} {within['u']} %"
+        )
+    elif stat:
+        names = {"mean": ("平均", "mean"), "median": ("中位数", "median"), "p90": ("90分位", "p90")}
+        units = {"min": ("分钟", "min"), "km": ("km", "km")}
+        base = (
+            f"{names[stat['s']][i]} {units[stat['u']][i]}"
+            if lang != "zh"
+            else (f"{names[stat['s']][0]}（{units[stat['u']][0]}）")
+        )
+    elif stem in COLUMN_LABELS:
         base = COLUMN_LABELS[stem][i]
     elif stem.startswith("n_") and stem[2:] in FACILITY_TYPES:
         ftype = FACILITY_TYPES[stem[2:]]

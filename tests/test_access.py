@@ -84,18 +84,25 @@ def test_district_and_unit_figures_worked_by_hand(result) -> None:
     d = result.district()
     # sorted: 4.5 (10k), 9 (90k), 13.5 (20k), 18 (80k); cumulative 10k, 100k, 120k, 200k
     assert d["residents"] == 200_000
-    assert d["mean"] == pytest.approx((4.5 * 10 + 9 * 90 + 13.5 * 20 + 18 * 80) / 200)  # 12.825
-    assert d["median"] == pytest.approx(9.0)  # the first with ≥ 100k of 200k at or below
-    assert d["p90"] == pytest.approx(18.0)  # ≥ 180k
-    expected = {"within_5": 0.05, "within_10": 0.5, "within_15": 0.6, "within_20": 1.0}
+    assert d["mean_min"] == pytest.approx((4.5 * 10 + 9 * 90 + 13.5 * 20 + 18 * 80) / 200)  # 12.825
+    assert d["median_min"] == pytest.approx(9.0)  # the first with ≥ 100k of 200k at or below
+    assert d["p90_min"] == pytest.approx(18.0)  # ≥ 180k
+    expected = {
+        "share_within_5min": 0.05,
+        "share_within_10min": 0.5,
+        "share_within_15min": 0.6,
+        "share_within_20min": 1.0,
+    }
     for column, share in expected.items():
         assert d[column] == pytest.approx(share), column
     one = result.table.set_index("code").loc["1"]
-    assert one["mean"] == pytest.approx((4.5 * 10 + 13.5 * 20) / 30)  # 10.5
-    assert one["median"] == pytest.approx(13.5) and one["within_5"] == pytest.approx(1 / 3)
+    assert one["mean_min"] == pytest.approx((4.5 * 10 + 13.5 * 20) / 30)  # 10.5
+    assert one["median_min"] == pytest.approx(13.5) and one["share_within_5min"] == pytest.approx(
+        1 / 3
+    )
     two = result.table.set_index("code").loc["2"]
-    assert two["mean"] == pytest.approx((18 * 80 + 9 * 90) / 170)
-    assert (two["median"], two["p90"]) == pytest.approx((9.0, 18.0))
+    assert two["mean_min"] == pytest.approx((18 * 80 + 9 * 90) / 170)
+    assert (two["median_min"], two["p90_min"]) == pytest.approx((9.0, 18.0))
     curve = result.curve[result.curve["code"] == "310112"].set_index("threshold")["share"]
     assert curve[4.0] == 0 and curve[5.0] == pytest.approx(0.05) and curve[18.0] == 1.0
 

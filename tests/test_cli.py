@@ -24,6 +24,7 @@ COMMANDS = (
     "run",
     "compare",
     "report",
+    "access",
     "plan-scenario",
     "bench",
     "suggest",
@@ -493,3 +494,24 @@ def test_plan_scenario_writes_the_plan_into_the_scenario_folder(
     err = capsys.readouterr().err
     assert "already exists" in err and "--overwrite" in err
     assert path.read_bytes() == before
+
+
+def test_access_prints_the_distribution_and_writes_readable_files(capsys, tmp_path, pack):
+    argv = ["access", "plan-2025", "--standard", "ems_time", "--compare", "baseline"]
+    assert main([*argv, "--out", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    now, base = out["plan-2025"]["district"], out["baseline"]["district"]
+    assert now["p90_min"] >= now["median_min"] >= 2.0  # response times include the dispatch delay
+    assert base["p90_min"] is None  # baseline has no substation: beyond the limit
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "plan-2025_ems_time_travel_times.csv", encoding="utf-8-sig")
+    district = table.iloc[-1]
+    assert district["街镇"] == "闵行区"
+    assert district["90分位（分钟）"] == round(now["p90_min"], 2)
+    assert district["15分钟内居民占比 %"] == round(100 * now["share_within_15min"], 2)
+    change = pd.read_csv(tmp_path / "plan-2025_vs_baseline_access.csv", encoding="utf-8-sig")
+    assert "平均（分钟）（变化）" in change.columns
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "beside the plan's average ≤ 12 min" in text and "plan-2025 against baseline" in text

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from geo import __version__, settings
+from geo.cli.access import register_access
 from geo.cli.data import register_data_commands
 from geo.cli.explore import (
     _cmd_compare,
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_compare)
     register_report(sub)
+    register_access(sub)
 
     p = sub.add_parser(
         "plan-scenario", help="re-create scenarios/plan-2025.toml with the suggestion engine"

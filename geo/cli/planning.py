@@ -233,6 +233,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     )
     print(f"one edit: add {out['add_ms']:.1f} ms, move {out['move_ms']:.1f} ms   (target < 15 ms)")
     print(
+        f"travel-time distribution and catchments (walk15): {out['travel_times_ms']:.0f} ms "
+        f"(target < 500 ms); 2SFCA, 200 facilities: {out['two_step_fca_200_s']:.2f} s "
+        "(target < 2 s)"
+    )
+    print(
         f"site suggestion, Table 2 ({out['suggest_candidates']} candidates): exact "
         f"{out['suggest_exact_s']:.2f} s, greedy {out['suggest_greedy_s']:.2f} s, greedy short of "
         f"the optimum by {100 * _number(out['suggest_greedy_shortfall']):.2f}%"
