@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import folium
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from geo import (
     GeoError,
+    access,
     coverage,
     export,
     facilities,
@@ -25,6 +27,7 @@ from geo import (
     messages,
     plan,
     population,
+    readable,
     register,
     report,
     scenarios,
@@ -100,6 +103,18 @@ TEXT: dict[str, dict[str, str]] = {
         "no_flagged": "nothing to re-pin",
         "geocoded_csv": "Geocoded table (CSV)",
         "curve": "Marginal value of each extra station (walk15)",
+        "access": "How far? Time to the nearest counted facility, catchments",
+        "access_run": "Compute the distribution (this map and its reference)",
+        "access_unit": "Subdistrict",
+        "access_district": "whole district",
+        "access_now": "this map",
+        "access_ref": "reference",
+        "access_axis": "share of residents within … (cumulative)",
+        "access_ems": "Response time: p90 {p90} min beside the plan's average ≤ 12 min "
+        "(mean here {mean} min, dispatch delay included).",
+        "access_flagged": "Over its load limit",
+        "access_none": "No facility over its load limit (a centre: 100,000 residents; a hospital: "
+        "500,000).",
         "curve_run": "Compute: residents covered against 1..32 new sites",
         "suggest": "Suggest sites (plan quotas)",
         "suggest_help": "walk15: Table 2's 32 sites; EMS: 5 substations on the corridors. "
@@ -194,6 +209,17 @@ TEXT: dict[str, dict[str, str]] = {
         "no_flagged": "没有待核查的地址",
         "geocoded_csv": "地址解析结果（CSV）",
         "curve": "每增加一个站点的边际效益（步行15分钟）",
+        "access": "有多远？到最近计入设施的时间、服务范围",
+        "access_run": "计算分布（当前地图与其参照）",
+        "access_unit": "街镇",
+        "access_district": "全区",
+        "access_now": "当前地图",
+        "access_ref": "参照",
+        "access_axis": "在……以内的居民占比（累计）",
+        "access_ems": "急救反应时间：90分位 {p90} 分钟，规划要求平均 ≤ 12 分钟"
+        "（本处平均 {mean} 分钟，含出车时间）。",
+        "access_flagged": "超出负荷上限",
+        "access_none": "没有设施超出负荷上限（社区卫生服务中心：10万人；医院：50万人）。",
         "curve_run": "计算：新增1至32个站点时的覆盖人口",
         "suggest": "按规划配额建议选址",
         "suggest_help": "步行15分钟：表2的32个站点；急救：沿三纵四横5个分站。"
@@ -922,7 +948,54 @@ def main() -> None:
                 else:
                     st.line_chart(curve, x="n_sites", y="residents_covered")
                     st.dataframe(curve, hide_index=True, key="curve_table")
+    with st.expander(t("access")):
+        guarded(access_section, ed, choice["standard"])
     downloads(choice)
+
+
+def access_section(ed: geo_editor.ScenarioEditor, standard: str) -> None:
+    """The travel-time distribution before/after, per 街镇, and the facilities over their load."""
+    if st.button(t("access_run"), key="access_run"):
+        with st.spinner(t("computing")):
+            st.session_state["access"] = (standard, *ed.travel_times(standard))
+    held = st.session_state.get("access")
+    if not held or held[0] != standard:
+        return
+    _std, now, ref = held
+    lang = st.session_state.get("lang", "zh")
+    names = dict(zip(now.table["code"], now.table["name_zh" if lang == "zh" else "name_en"],
+                     strict=True))  # fmt: skip
+    codes = list(names)[::-1]  # the district first
+    labels = [t("access_district"), *(names[c] for c in codes[1:])]
+    picked = st.selectbox(t("access_unit"), labels, key="access_unit")
+    code = codes[labels.index(picked)] if picked in labels else codes[0]
+    unit = "分钟" if now.unit == "min" and lang == "zh" else now.unit
+    chart = pd.DataFrame(
+        {
+            t("access_now"): now.curve[now.curve["code"] == code]["share"].to_numpy(),
+            t("access_ref"): ref.curve[ref.curve["code"] == code]["share"].to_numpy(),
+        },
+        index=pd.Index(now.curve[now.curve["code"] == code]["threshold"].to_numpy(), name=unit),
+    )
+    st.caption(t("access_axis"))
+    st.line_chart(chart)
+    if standard == "ems_time":
+        d = now.district()
+        st.info(t("access_ems").format(p90=f"{d['p90_min']:.1f}", mean=f"{d['mean_min']:.1f}"))
+    change = access.compare_access(ref, now).drop(columns="name_en" if lang == "zh" else "name_zh")
+    st.dataframe(readable.readable_frame(change, lang=lang), hide_index=True, key="access_table")
+    flagged = now.catchments[now.catchments["flagged"]]
+    if len(flagged):
+        st.caption(t("access_flagged"))
+        st.dataframe(
+            readable.readable_frame(
+                flagged[["name", "type", "residents", "load_limit"]], lang=lang
+            ),
+            hide_index=True,
+            key="access_flagged",
+        )
+    else:
+        st.caption(t("access_none"))
 
 
 def guarded(fn: Any, *args: Any) -> None:

@@ -18,9 +18,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo import boundaries, settings
+from geo import access, boundaries, settings
 from geo._errors import ScenarioError
 from geo._types import Metadata
+from geo.access import TravelTimes
 from geo.coverage import CoverageResult, CoverageSession
 from geo.facilities import FACILITY_TYPES
 from geo.network import Network
@@ -263,6 +264,18 @@ class ScenarioEditor:
             counted_types=list(std.facility_types),
         )
         return meta
+
+    def travel_times(self, standard: str) -> tuple[TravelTimes, TravelTimes]:
+        """The travel-time distribution and catchments of the map's sites and of the reference
+        (:func:`geo.access.travel_times`), for the before/after chart."""
+        std = self.standards[standard]
+        net = self.networks.get(std.mode)
+        if net is None:
+            msg = f"{std.name} is a straight-line radius: the distribution needs a network"
+            raise ScenarioError(msg)
+        ref, _label = self.reference_facilities()
+        now = access.travel_times(std, self.facilities(), self.population, network=net)
+        return now, access.travel_times(std, ref, self.population, network=net)
 
     def report_runs(self) -> tuple[ScenarioRun, ScenarioRun]:
         """The current state and the reference (what the deltas compare against) as scenario

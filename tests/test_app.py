@@ -128,3 +128,25 @@ def test_an_unexpected_error_is_a_short_notice_not_a_traceback(pack, monkeypatch
     assert any("An unexpected error occurred" in e.value for e in app.error)
     assert not any("/secret/path" in e.value for e in app.error)
     assert "internal detail /secret/path" in caplog.text  # the details go to the log
+
+
+def test_travel_time_distribution_before_and_after(at):
+    from geo import access, editor
+
+    at.button(key="access_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(df.value for df in at.dataframe if "平均（分钟）（变化）" in df.value.columns)
+    district = table.iloc[-1]
+    assert district["街镇"] == "闵行区"
+    # the app shows what geo.access computes for the scenario as opened (no edit: no change)
+    ed = editor.open_editor("baseline")
+    std, facilities = ed.standards["walk15"], ed.facilities()
+    expected = access.travel_times(
+        std, facilities, ed.population, network=ed.networks["walk"]
+    ).district()
+    assert district["平均（分钟）（情景）"] == round(expected["mean_min"], 2)
+    assert district["平均（分钟）（变化）"] == 0
+    units = at.selectbox(key="access_unit")
+    assert len(units.options) == 15  # the district and the 14 units
+    units.select_index(3).run()
+    assert not at.exception

@@ -75,6 +75,7 @@ def _render(lang: str, standard_index: int) -> AppTest:
     if lang == "en":
         app.radio(key="lang_choice").set_value("English").run()
     app.selectbox(key="standard").select_index(standard_index).run()
+    app.button(key="access_run").click().run()  # the travel-time tables and chart too
     assert not app.exception, [e.value for e in app.exception]
     return app
 
