@@ -27,6 +27,7 @@ from geo import (
     messages,
     plan,
     population,
+    provenance,
     readable,
     register,
     report,
@@ -115,6 +116,17 @@ TEXT: dict[str, dict[str, str]] = {
         "access_flagged": "Over its load limit",
         "access_none": "No facility over its load limit (a centre: 100,000 residents; a hospital: "
         "500,000).",
+        "fca": "Capacity per 1,000 residents (two-step floating catchment, 2SFCA)",
+        "fca_column": "Capacity column of the register",
+        "fca_minutes": "Catchment: drive minutes",
+        "fca_decay": "Distance decay",
+        "fca_decays": "none (2SFCA)|steps 1 / 0.68 / 0.22 (E2SFCA)|Gaussian",
+        "fca_target": "Plan target per 1,000 residents",
+        "fca_run": "Compute supply per 1,000 residents",
+        "fca_map": "Supply per 1,000 residents by subdistrict",
+        "fca_label": "per 1,000 residents",
+        "fca_missing": "Left out — no capacity in the register or the plan",
+        "fca_defaults": "Capacities taken from the plan (labelled defaults)",
         "curve_run": "Compute: residents covered against 1..32 new sites",
         "suggest": "Suggest sites (plan quotas)",
         "suggest_help": "walk15: Table 2's 32 sites; EMS: 5 substations on the corridors. "
@@ -220,6 +232,17 @@ TEXT: dict[str, dict[str, str]] = {
         "（本处平均 {mean} 分钟，含出车时间）。",
         "access_flagged": "超出负荷上限",
         "access_none": "没有设施超出负荷上限（社区卫生服务中心：10万人；医院：50万人）。",
+        "fca": "每千人可及供给（两步移动搜索法 2SFCA）",
+        "fca_column": "设施清单中的容量列",
+        "fca_minutes": "搜索范围：车行分钟",
+        "fca_decay": "距离衰减",
+        "fca_decays": "无（2SFCA）|分段 1 / 0.68 / 0.22（E2SFCA）|高斯",
+        "fca_target": "规划目标（每千人）",
+        "fca_run": "计算每千人可及供给",
+        "fca_map": "各街镇每千人可及供给",
+        "fca_label": "每千人",
+        "fca_missing": "未计入——清单和规划均无容量",
+        "fca_defaults": "采用规划中的容量（已标注为默认值）",
         "curve_run": "计算：新增1至32个站点时的覆盖人口",
         "suggest": "按规划配额建议选址",
         "suggest_help": "步行15分钟：表2的32个站点；急救：沿三纵四横5个分站。"
@@ -996,6 +1019,53 @@ def access_section(ed: geo_editor.ScenarioEditor, standard: str) -> None:
         )
     else:
         st.caption(t("access_none"))
+    capacity_section(ed, lang)
+
+
+def capacity_section(ed: geo_editor.ScenarioEditor, lang: str) -> None:
+    """2SFCA supply per 1,000 residents from a capacity column: a table and a choropleth."""
+    st.subheader(t("fca"))
+    cols = st.columns(4)
+    column = cols[0].text_input(t("fca_column"), "capacity", key="fca_column")
+    minutes = cols[1].number_input(t("fca_minutes"), 5.0, 120.0, 30.0, 5.0, key="fca_minutes")
+    decays = t("fca_decays").split("|")
+    decay = cols[2].selectbox(t("fca_decay"), decays, key="fca_decay")
+    target = cols[3].number_input(t("fca_target"), 0.0, 100.0, 4.6, 0.1, key="fca_target")
+    if not st.button(t("fca_run"), key="fca_run"):
+        return
+    with st.spinner(t("computing")):
+        result = access.two_step_fca(
+            ed.facilities(),
+            ed.population,
+            network=ed.networks["drive"],
+            capacity_column=column,
+            catchment_minutes=float(minutes),
+            decay=("none", "step", "gaussian")[decays.index(decay)],
+            target=float(target),
+        )
+    table = result.table.drop(columns="name_en" if lang == "zh" else "name_zh")
+    st.dataframe(readable.readable_frame(table, lang=lang), hide_index=True, key="fca_table")
+    units = result.table.iloc[:-1].set_index("code")["access"]
+    lines = dict(provenance.provenance_lines(result.metadata, lang))
+    source = next(iter(lines.values()), "")
+    figure = report.value_map(
+        units,
+        ed.session(next(iter(ed.standards))).part,
+        title=t("fca_map"),
+        label=t("fca_label"),
+        source=f"{t('h_network')}: {lines.get('路网' if lang == 'zh' else 'Network', source)}",
+        lang=lang,
+    )
+    st.pyplot(figure)
+    defaults = result.facilities[result.facilities["capacity_source"] != "register"]
+    if len(defaults):
+        st.caption(t("fca_defaults"))
+        st.dataframe(readable.readable_frame(defaults[["name", "capacity"]], lang=lang),
+                     hide_index=True, key="fca_defaults")  # fmt: skip
+    if len(result.missing_capacity):
+        st.caption(t("fca_missing"))
+        st.dataframe(readable.readable_frame(result.missing_capacity[["name", "type"]], lang=lang),
+                     hide_index=True, key="fca_missing")  # fmt: skip
 
 
 def guarded(fn: Any, *args: Any) -> None:

@@ -106,10 +106,14 @@ def base_layer(ax: Axes, units: gpd.GeoDataFrame, *, names: bool) -> None:
     ax.set_aspect("equal")
 
 
-def choropleth(ax: Axes, units: gpd.GeoDataFrame, shares: pd.Series) -> None:
-    """Units coloured by a share 0–1 in the app's six steps (0–20–40–60–80–100 %)."""
+def choropleth(
+    ax: Axes, units: gpd.GeoDataFrame, shares: pd.Series, bounds: Sequence[float] | None = None
+) -> None:
+    """Units coloured in the app's six steps: shares 0–1 (0–20–40–60–80–100 %) by default, or
+    any value between the seven ``bounds``."""
     cmap = ListedColormap(list(SHARE_COLOURS))
-    norm = BoundaryNorm([0, 0.2, 0.4, 0.6, 0.8, 0.9999, 1.0001], cmap.N)
+    edges = list(bounds) if bounds is not None else [0, 0.2, 0.4, 0.6, 0.8, 0.9999, 1.0001]
+    norm = BoundaryNorm(edges, cmap.N)
     values = units["code"].astype(str).map(shares).astype(float)
     units.assign(share=values).plot(
         ax=ax, column="share", cmap=cmap, norm=norm, edgecolor="none", zorder=1,
@@ -176,8 +180,8 @@ def area_handle(key: str, label: str) -> Patch:
     return Patch(facecolor=AREA_COLOURS[key], alpha=0.6, label=label)
 
 
-def share_handles(label: str) -> list[Patch]:
-    steps = ["0–20 %", "20–40 %", "40–60 %", "60–80 %", "80–100 %", "100 %"]
+def share_handles(label: str, steps: Sequence[str] | None = None) -> list[Patch]:
+    steps = steps or ["0–20 %", "20–40 %", "40–60 %", "60–80 %", "80–100 %", "100 %"]
     return [
         Patch(facecolor=c, edgecolor="#999999", label=f"{label} {s}" if i == 0 else s)
         for i, (c, s) in enumerate(zip(SHARE_COLOURS, steps, strict=True))

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import matplotlib as mpl
+import numpy as np
 import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -51,7 +52,7 @@ from geo.provenance import provenance_lines
 from geo.readable import number_format, readable_frame
 from geo.scenarios import Comparison, ScenarioRun
 
-__all__ = ["Report", "build_report"]
+__all__ = ["Report", "build_report", "value_map"]
 
 _T = {
     "zh": {
@@ -260,6 +261,35 @@ def build_report(
         pdf = _pdf(figures, name)
     page_html = _html(name, cover, maps, tables, sites, methods, comparison, text, lang)
     return Report(f"{safe_stem(name)}_report.pdf", len(figures), pdf, page_html.encode("utf-8"))
+
+
+def value_map(
+    values: pd.Series,
+    subdistricts: gpd.GeoDataFrame,
+    *,
+    title: str,
+    label: str,
+    source: str,
+    lang: str = "zh",
+) -> Figure:
+    """A choropleth of one value per 街镇 (``values`` indexed by code) in six equal steps from
+    0 to the largest value, with 街镇 names, legend, scale bar, north arrow and sources — the
+    report's map style, for figures such as 2SFCA supply per 1,000 residents."""
+    text = _T["zh" if lang == "zh" else "en"]
+    font = rm.cjk_font()
+    units = rm.metric(subdistricts)
+    top = float(np.nanmax(values.to_numpy(float))) if len(values) else 0.0
+    top = top if top > 0 else 1.0
+    edges = [top * k / 5 for k in range(6)] + [top * 1.0001]
+    edges[5] = top * 0.9999
+    steps = [f"{edges[k]:.2f}–{edges[k + 1]:.2f}" for k in range(5)] + [f"{top:.2f}"]
+    with mpl.rc_context({"font.family": [font, "DejaVu Sans"], "axes.unicode_minus": False}):
+        fig, ax = rm.map_figure(title)
+        rm.choropleth(ax, units, values, edges)
+        rm.base_layer(ax, units, names=True)
+        rm.finish(fig, ax, rm.share_handles(label, steps), legend_title=text["legend"],
+                  source=source)  # fmt: skip
+    return fig
 
 
 # --- content ----------------------------------------------------------------------------------

@@ -150,3 +150,16 @@ def test_travel_time_distribution_before_and_after(at):
     assert len(units.options) == 15  # the district and the 14 units
     units.select_index(3).run()
     assert not at.exception
+
+
+def test_capacity_per_thousand_residents(at):
+    at.button(key="access_run").click().run()
+    at.button(key="fca_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(df.value for df in at.dataframe if "每千人可及供给" in df.value.columns)
+    district = table.iloc[-1]
+    assert district["街镇"] == "闵行区" and district["规划目标"] == 4.6
+    assert district["与目标差距"] == round(district["每千人可及供给"] - 4.6, 2)
+    missing = next(df.value for df in at.dataframe if list(df.value.columns) == ["名称", "类型"])
+    assert "仁济医院南院" in set(missing["名称"])  # no total bed count: listed, not guessed
+    assert set(missing["类型"]) == {"医院"}

@@ -21,7 +21,8 @@ BRANDS = {"高德", "腾讯", "百度"}
 
 #: Names of things, codes and units that stay as they are in Chinese text.
 ZH_ALLOWED = re.compile(
-    r"OpenStreetMap|AMap|GCJ-02|WGS-84|BD-09|GPS|CSV|Excel|GeoTIFF|PuLP/CBC|MCLP|TOML|toml|PDF|HTML|"
+    r"OpenStreetMap|AMap|GCJ-02|WGS-84|BD-09|GPS|CSV|Excel|GeoTIFF|PuLP/CBC|MCLP|E?2SFCA|TOML|toml|"
+    r"PDF|HTML|"
     r"walk15|ems_distance|ems_time|straight_line|km²|km|min|pp|[\w/]+\.(csv|xlsx|toml|geojson)|"
     r"OSM|Overpass|ODbL|`[^`]*`|\[parameters\]|"
     r"ems_types|hospital|emergency_department|ambulance_substation|--types|GEO_\w+"
@@ -76,6 +77,7 @@ def _render(lang: str, standard_index: int) -> AppTest:
         app.radio(key="lang_choice").set_value("English").run()
     app.selectbox(key="standard").select_index(standard_index).run()
     app.button(key="access_run").click().run()  # the travel-time tables and chart too
+    app.button(key="fca_run").click().run()  # and the capacity tables
     assert not app.exception, [e.value for e in app.exception]
     return app
 
