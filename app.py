@@ -114,6 +114,8 @@ TEXT: dict[str, dict[str, str]] = {
         "access_ems": "Response time: p90 {p90} min beside the plan's average ≤ 12 min "
         "(mean here {mean} min, dispatch delay included).",
         "access_flagged": "Over its load limit",
+        "access_beyond": 'Per subdistrict: base, this map, change. "> {limit}" = beyond the '
+        "search limit of {limit} {unit}; the mean is over the residents reached within it.",
         "access_none": "No facility over its load limit (a centre: 100,000 residents; a hospital: "
         "500,000).",
         "fca": "Capacity per 1,000 residents (two-step floating catchment, 2SFCA)",
@@ -231,6 +233,8 @@ TEXT: dict[str, dict[str, str]] = {
         "access_ems": "急救反应时间：90分位 {p90} 分钟，规划要求平均 ≤ 12 分钟"
         "（本处平均 {mean} 分钟，含出车时间）。",
         "access_flagged": "超出负荷上限",
+        "access_beyond": "各街镇：基准、当前地图、变化。“> {limit}”表示超出 {limit} {unit} 的"
+        "搜索范围；平均值只计搜索范围内可达的居民。",
         "access_none": "没有设施超出负荷上限（社区卫生服务中心：10万人；医院：50万人）。",
         "fca": "每千人可及供给（两步移动搜索法 2SFCA）",
         "fca_column": "设施清单中的容量列",
@@ -1006,7 +1010,17 @@ def access_section(ed: geo_editor.ScenarioEditor, standard: str) -> None:
         d = now.district()
         st.info(t("access_ems").format(p90=f"{d['p90_min']:.1f}", mean=f"{d['mean_min']:.1f}"))
     change = access.compare_access(ref, now).drop(columns="name_en" if lang == "zh" else "name_zh")
-    st.dataframe(readable.readable_frame(change, lang=lang), hide_index=True, key="access_table")
+    shown_change = readable.readable_frame(change, lang=lang)
+    beyond = f"> {now.limit:g}"  # nobody, or not this share of residents, within the search
+    for column, original in zip(shown_change.columns, change.columns, strict=True):
+        if str(original).startswith(("mean_", "median_", "p90_")) and not str(original).endswith(
+            "_delta"
+        ):
+            shown_change[column] = [
+                beyond if pd.isna(v) else f"{v:.2f}" for v in shown_change[column]
+            ]
+    st.caption(t("access_beyond").format(limit=f"{now.limit:g}", unit=unit))
+    st.dataframe(shown_change, hide_index=True, key="access_table")
     flagged = now.catchments[now.catchments["flagged"]]
     if len(flagged):
         st.caption(t("access_flagged"))

@@ -277,6 +277,7 @@ def value_map(
     report's map style, for figures such as 2SFCA supply per 1,000 residents."""
     text = _T["zh" if lang == "zh" else "en"]
     font = rm.cjk_font()
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face
     units = rm.metric(subdistricts)
     top = float(np.nanmax(values.to_numpy(float))) if len(values) else 0.0
     top = top if top > 0 else 1.0

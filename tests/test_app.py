@@ -144,7 +144,7 @@ def test_travel_time_distribution_before_and_after(at):
     expected = access.travel_times(
         std, facilities, ed.population, network=ed.networks["walk"]
     ).district()
-    assert district["平均（分钟）（情景）"] == round(expected["mean_min"], 2)
+    assert float(district["平均（分钟）（情景）"]) == round(expected["mean_min"], 2)
     assert district["平均（分钟）（变化）"] == 0
     units = at.selectbox(key="access_unit")
     assert len(units.options) == 15  # the district and the 14 units
