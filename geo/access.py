@@ -48,6 +48,7 @@ from geo.network import Network
 from geo.population import Population
 from geo.provenance import provenance
 from geo.reach import DEFAULT_MAX_SNAP_METERS, FloatArray, IntArray, ReachIndex, Snap, to_metric
+from geo.scenarios.resolve import ResolvedScenario
 from geo.standards import Standard
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "Accessibility",
     "TravelTimes",
     "compare_access",
+    "compare_scenarios",
     "decay_weights",
     "travel_times",
     "two_step_fca",
@@ -557,6 +559,32 @@ def compare_access(
         per_unit[DISTRICT_CODE] = int(counts.sum())
         out[f"flagged_{tag}"] = per_unit
     return out.reset_index()
+
+
+def compare_scenarios(
+    base: ResolvedScenario,
+    now: ResolvedScenario,
+    *,
+    standards: Sequence[str] = ("walk15", "ems_time"),
+) -> pd.DataFrame:
+    """:func:`compare_access` of two scenarios for each of ``standards`` their parameters run
+    on a network, stacked with a ``standard`` column (what ``geo compare`` prints and writes)."""
+    from geo.scenarios.run import scenario_inputs
+
+    frames = []
+    stds_a, pop_a, nets_a = scenario_inputs(base)
+    stds_b, pop_b, nets_b = scenario_inputs(now)
+    by_name_a = {s.name: s for s in stds_a}
+    for std in stds_b:
+        if std.name not in standards or std.name not in by_name_a or std.straight_line:
+            continue
+        tt_b = travel_times(std, now.facilities.gdf, pop_b, network=nets_b[std.mode])
+        std_a = by_name_a[std.name]
+        tt_a = travel_times(std_a, base.facilities.gdf, pop_a, network=nets_a[std_a.mode])
+        frame = compare_access(tt_a, tt_b)
+        frame.insert(0, "standard", std.name)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 # --- files ------------------------------------------------------------------------------------

@@ -170,10 +170,16 @@ def test_compare_baseline_with_plan_2025(capsys, tmp_path, pack):
         "plan-2025_vs_baseline.csv",
         "plan-2025_vs_baseline.gpkg",
         "plan-2025_vs_baseline.xlsx",
+        "plan-2025_vs_baseline_access.csv",
+        "plan-2025_vs_baseline_access_metadata.txt",
         "plan-2025_vs_baseline_metadata.txt",
         "plan-2025_vs_baseline_sites.csv",
         "plan-2025_vs_baseline_sites_metadata.txt",
     ]
+    # how far: the mean time to the nearest counted facility falls with the 32 new sites
+    far = {r["standard"]: r for r in out["how_far"]}
+    assert far["walk15"]["mean_min_b"] < far["walk15"]["mean_min_a"]
+    assert far["ems_time"]["p90_min_b"] >= far["ems_time"]["mean_min_b"] > 2.0
     import openpyxl
     import pandas as pd
 

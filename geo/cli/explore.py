@@ -265,12 +265,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from geo import export, scenarios
+    from geo import access, export, scenarios
+    from geo._sheets import sidecar_of, write_csv
 
     say = _progress(args)
     run_a = scenarios.run_scenario(args.a, progress=say)
     run_b = scenarios.run_scenario(args.b, progress=say)
     cmp = scenarios.compare(run_a, run_b)
+    if say is not None:
+        say("how far: travel-time distribution of both scenarios")
+    far = access.compare_scenarios(run_a.resolved, run_b.resolved)
     written: list[str] = []
     if args.out is not None:
         stem = export.safe_stem(f"{cmp.b}_vs_{cmp.a}")
@@ -280,8 +284,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 cmp, args.out, stem=stem, lang=args.lang, raw=args.raw, overwrite=args.overwrite
             )
         ]
+        if len(far):
+            path = args.out / f"{stem}_access.csv"
+            write_csv(far, path, metadata=cmp.metadata, lang=args.lang, raw=args.raw,
+                      overwrite=args.overwrite)  # fmt: skip
+            written += [str(path), str(sidecar_of(path))]
     if args.json:
-        _print_json({**scenarios.comparison_json(cmp), "files": written})
+        district = far[far["code"] == far["code"].iloc[-1]] if len(far) else far
+        how_far = json.loads(district.to_json(orient="records", force_ascii=False))
+        _print_json({**scenarios.comparison_json(cmp), "how_far": how_far, "files": written})
         return 0
     print(f"{cmp.b} compared with {cmp.a}")
     district = cmp.table[cmp.table["code"] == cmp.table["code"].iloc[-1]]
@@ -307,7 +318,25 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 print(f"  {'':14s} {scenario}: {text}")
     counts = cmp.sites["change"].value_counts().to_dict()
     print(f"  sites: {counts or 'no change'}")
+    _print_how_far(far)
     _print_comparison_table(cmp)
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def _print_how_far(far: Any) -> None:
+    """District mean and p90 time to the nearest counted facility, A → B, per standard."""
+    import math
+
+    def shown(value: float) -> str:
+        return "n/a" if math.isnan(value) else "> 60" if math.isinf(value) else f"{value:.1f}"
+
+    district = far[far["code"] == "310112"] if len(far) else far
+    for rec in district.to_dict("records"):
+        print(
+            f"  {rec['standard']:14s} how far (min, nearest counted facility): mean "
+            f"{shown(rec['mean_min_a'])} → {shown(rec['mean_min_b'])}, p90 "
+            f"{shown(rec['p90_min_a'])} → {shown(rec['p90_min_b'])}; over their load "
+            f"{rec['flagged_a']} → {rec['flagged_b']}"
+        )
