@@ -118,6 +118,8 @@ TEXT: dict[str, dict[str, str]] = {
         "search limit of {limit} {unit}; the mean is over the residents reached within it.",
         "access_none": "No facility over its load limit (a centre: 100,000 residents; a hospital: "
         "500,000).",
+        "catchments_run": "Draw the catchments (each facility's nearest residents, on the network)",
+        "catchments_map": "Catchments of the counted facilities (this map)",
         "fca": "Capacity per 1,000 residents (two-step floating catchment, 2SFCA)",
         "fca_column": "Capacity column of the register",
         "fca_minutes": "Catchment: drive minutes",
@@ -236,6 +238,8 @@ TEXT: dict[str, dict[str, str]] = {
         "access_beyond": "各街镇：基准、当前地图、变化。“> {limit}”表示超出 {limit} {unit} 的"
         "搜索范围；平均值只计搜索范围内可达的居民。",
         "access_none": "没有设施超出负荷上限（社区卫生服务中心：10万人；医院：50万人）。",
+        "catchments_run": "绘制服务范围（按路网以各设施为最近设施的居民）",
+        "catchments_map": "计入设施的服务范围（当前地图）",
         "fca": "每千人可及供给（两步移动搜索法 2SFCA）",
         "fca_column": "设施清单中的容量列",
         "fca_minutes": "搜索范围：车行分钟",
@@ -1033,6 +1037,20 @@ def access_section(ed: geo_editor.ScenarioEditor, standard: str) -> None:
         )
     else:
         st.caption(t("access_none"))
+    if st.button(t("catchments_run"), key="catchments_run"):
+        with st.spinner(t("computing")):
+            part = ed.session(standard).part
+            lines = dict(provenance.provenance_lines(now.metadata, lang))
+            network = lines.get("路网" if lang == "zh" else "Network", "")
+            st.pyplot(
+                report.catchment_map(
+                    now.catchment_polygons(part),
+                    part,
+                    title=t("catchments_map"),
+                    source=f"{t('h_network')}: {network}",
+                    lang=lang,
+                )
+            )
     capacity_section(ed, lang)
 
 

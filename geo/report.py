@@ -52,7 +52,7 @@ from geo.provenance import provenance_lines
 from geo.readable import number_format, readable_frame
 from geo.scenarios import Comparison, ScenarioRun
 
-__all__ = ["Report", "build_report", "value_map"]
+__all__ = ["Report", "build_report", "catchment_map", "value_map"]
 
 _T = {
     "zh": {
@@ -290,6 +290,50 @@ def value_map(
         rm.base_layer(ax, units, names=True)
         rm.finish(fig, ax, rm.share_handles(label, steps), legend_title=text["legend"],
                   source=source)  # fmt: skip
+    return fig
+
+
+def catchment_map(
+    catchments: gpd.GeoDataFrame,
+    subdistricts: gpd.GeoDataFrame,
+    *,
+    title: str,
+    source: str,
+    lang: str = "zh",
+) -> Figure:
+    """Catchment polygons (:meth:`geo.access.TravelTimes.catchment_polygons`), one light colour
+    each, those over their load limit outlined in red and named, with the facilities, legend,
+    scale bar, north arrow and sources."""
+    text = _T["zh" if lang == "zh" else "en"]
+    font = rm.cjk_font()
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    units = rm.metric(subdistricts)
+    polys = rm.metric(catchments)
+    over = "超出负荷上限" if lang == "zh" else "over its load limit"
+    with mpl.rc_context({"font.family": [font, "DejaVu Sans"], "axes.unicode_minus": False}):
+        fig, ax = rm.map_figure(title)
+        if len(polys):
+            polys.plot(ax=ax, column="id", cmap="tab20", alpha=0.45, edgecolor="white",
+                       linewidth=0.4, zorder=1)  # fmt: skip
+            flagged = polys[polys["flagged"].astype(bool)]
+            if len(flagged):
+                flagged.boundary.plot(ax=ax, color="#d62728", linewidth=1.6, zorder=6)
+                for geom, name in zip(flagged.geometry, flagged["name"], strict=True):
+                    p = geom.representative_point()
+                    ax.annotate(str(name), (p.x, p.y), fontsize=7, color="#d62728", zorder=9,
+                                ha="center")  # fmt: skip
+        rm.base_layer(ax, units, names=False)
+        points = gpd.GeoDataFrame(
+            catchments.drop(columns="geometry"),
+            geometry=gpd.points_from_xy(catchments["lon"], catchments["lat"]),
+            crs="EPSG:4326",
+        )
+        drawn = rm.facilities(ax, points)
+        handles: list[Artist] = [
+            Line2D([], [], color="#d62728", linewidth=1.6, label=over),
+            *rm.type_handles(drawn, lang),
+        ]
+        rm.finish(fig, ax, handles, legend_title=text["legend"], source=source)
     return fig
 
 

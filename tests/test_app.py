@@ -150,6 +150,8 @@ def test_travel_time_distribution_before_and_after(at):
     assert len(units.options) == 15  # the district and the 14 units
     units.select_index(3).run()
     assert not at.exception
+    at.button(key="catchments_run").click().run()  # the catchment map is drawn
+    assert not at.exception, [e.value for e in at.exception]
 
 
 def test_capacity_per_thousand_residents(at):

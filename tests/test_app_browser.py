@@ -118,6 +118,15 @@ def _settled_box(leaflet, timeout_s: float = 60.0) -> dict:
     pytest.fail(f"the map did not settle within {timeout_s:g} s (last box: {last})")
 
 
+def _idle(page, timeout: int = 120_000) -> None:
+    """Wait until no Streamlit script runs (a rerun still running re-mounts the map)."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stApp]')"
+        ".getAttribute('data-test-script-state') === 'notRunning'",
+        timeout=timeout,
+    )
+
+
 def _metric(page, label: str) -> str:
     box = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
     return box.locator('[data-testid="stMetricValue"]').inner_text()
@@ -325,6 +334,7 @@ def test_the_view_stays_after_an_add_and_a_standard_change(app_url, browser, tmp
     page = _open_english(browser, app_url)
     page.get_by_text("add a site", exact=True).click()
     page.wait_for_selector("text=Click the map to", timeout=60_000)
+    _idle(page)  # the planner zooms once the page has settled (a rerun re-mounts the map)
     frame = _map_frame(page)
     first_zoom = frame.evaluate("() => window.map.getZoom()")
     frame.evaluate("() => window.map.setView([31.12, 121.38], 14, {animate: false})")
