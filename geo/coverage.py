@@ -1,28 +1,38 @@
-"""Coverage per subdistrict for one standard: area from isochrones, residents from point reach.
+"""Coverage per subdistrict for one standard: area from the reached streets, residents from
+point reach.
 
-Area coverage = isochrone polygons ∩ subdistrict (UTM 51N areas). Resident coverage is computed
-from each population point's own network reach, never from polygons.
+Area coverage = the area within ``buffer_meters`` of the reached parts of streets, per
+subdistrict: counted on the network's raster area index (:mod:`geo.area_index`, cells of
+``area_cell_meters``) or, with ``area_cell_meters=0``, from the isochrone polygons ∩ subdistrict
+(UTM 51N areas). Polygons are built only when a map or an export asks for them. Resident coverage
+is computed from each population point's own network reach, never from polygons.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import shapely
-from scipy.spatial.distance import cdist
 
 from geo import boundaries, plan, settings
 from geo._errors import StandardError
 from geo._notes import NETWORK_MISS_SHARE, network_miss_note, no_counted_facility_note
+from geo._reach_run import (
+    ReachResult,
+    area_index,
+    compute_reach,
+    partition_subdistricts,
+    reach_index,
+    select_facilities,
+    walk_speed,
+)
 from geo._tables import (
     DISTRICT_CODE,
     TABLE_COLUMNS,
@@ -30,13 +40,9 @@ from geo._tables import (
     coverage_table,
 )
 from geo._types import JSONValue, Metadata
+from geo.area_index import AreaIndex
 from geo.facilities import FacilityTable, possible_duplicates
-from geo.isochrones import (
-    DEFAULT_BUFFER_METERS,
-    isochrone,
-    isochrone_lines,
-    polygons_in_parallel,
-)
+from geo.isochrones import DEFAULT_BUFFER_METERS
 from geo.network import Network
 from geo.parameters import DEFAULTS
 from geo.population import Population
@@ -45,19 +51,19 @@ from geo.reach import (
     DEFAULT_MAX_SNAP_METERS,
     DRIVE_ACCESS_SPEED_KMH,
     FloatArray,
-    ReachIndex,
+    IntArray,
     Snap,
-    reach_index_from_graph,
-    to_metric,
 )
 from geo.standards import Standard
 
 __all__ = [
+    "DEFAULT_AREA_CELL_METERS",
     "DISTRICT_CODE",
     "NETWORK_MISS_SHARE",
     "TABLE_COLUMNS",
     "CoverageResult",
     "CoverageSession",
+    "CoverageShapes",
     "ReachResult",
     "compute_coverage",
     "compute_reach",
@@ -67,6 +73,36 @@ __all__ = [
     "reach_index",
     "select_facilities",
 ]
+
+logger = logging.getLogger(__name__)
+
+#: Cell size of the raster area index (0: exact polygon areas).
+DEFAULT_AREA_CELL_METERS = DEFAULTS.area_cell_meters
+
+_Frames = tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]
+
+
+@dataclass(eq=False)
+class CoverageShapes:
+    """The polygons of a result — isochrones, covered area and blind spots per subdistrict —
+    built when first asked for (figures do not need them), then kept."""
+
+    build: Callable[[], _Frames]
+    _frames: _Frames | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(
+        cls, isochrones: gpd.GeoDataFrame, covered: gpd.GeoDataFrame, blind: gpd.GeoDataFrame
+    ) -> CoverageShapes:
+        """Shapes already built."""
+        frames = (isochrones, covered, blind)
+        return cls(lambda: frames, frames)
+
+    def frames(self) -> _Frames:
+        """(isochrones, covered, blind spots), built on the first call."""
+        if self._frames is None:
+            self._frames = self.build()
+        return self._frames
 
 
 @dataclass(frozen=True)
@@ -80,12 +116,6 @@ class CoverageResult:
     table
         One row per subdistrict plus a last district row (code ``310112``): columns
         :data:`TABLE_COLUMNS` and one ``n_<type>`` column per facility type counted.
-    isochrones
-        One polygon per counted facility (``facility_id``, ``name``, ``type``, geometry, WGS-84).
-    covered
-        The merged covered area clipped to each subdistrict (``code``, ``name_zh``, geometry).
-    blind_spots
-        District minus covered, per subdistrict (``code``, ``name_zh``, ``area_km2``, geometry).
     facilities
         The facilities counted by this standard (WGS-84 points).
     points
@@ -94,16 +124,32 @@ class CoverageResult:
     metadata
         What the figures were computed from: network source and repairs, population source,
         facility counts (and the plan's official counts), parameters, software version, time.
+    shapes
+        The polygons (:attr:`isochrones`, :attr:`covered`, :attr:`blind_spots`), built when
+        first read.
     """
 
     standard: Standard
     table: pd.DataFrame
-    isochrones: gpd.GeoDataFrame
-    covered: gpd.GeoDataFrame
-    blind_spots: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
     points: gpd.GeoDataFrame
     metadata: Metadata
+    shapes: CoverageShapes
+
+    @property
+    def isochrones(self) -> gpd.GeoDataFrame:
+        """One polygon per counted facility (``facility_id``, ``name``, ``type``, WGS-84)."""
+        return self.shapes.frames()[0]
+
+    @property
+    def covered(self) -> gpd.GeoDataFrame:
+        """The merged covered area clipped to each subdistrict (``code``, ``name_zh``)."""
+        return self.shapes.frames()[1]
+
+    @property
+    def blind_spots(self) -> gpd.GeoDataFrame:
+        """District minus covered, per subdistrict (``code``, ``name_zh``, ``area_km2``)."""
+        return self.shapes.frames()[2]
 
     def district(self) -> pd.Series:
         """The district row of :attr:`table`."""
@@ -123,172 +169,6 @@ class CoverageResult:
         return warning if isinstance(warning, str) else None
 
 
-# --- computation ------------------------------------------------------------------------------
-
-logger = logging.getLogger(__name__)
-
-_INDEX_CACHE: dict[str, ReachIndex] = {}
-
-#: Per-facility reach is computed in chunks of this many sources (bounds memory: chunk × nodes).
-_CHUNK = 64
-
-
-def reach_index(network: Network) -> ReachIndex:
-    """The :class:`~geo.reach.ReachIndex` of a network, built once per network key."""
-    if network.key not in _INDEX_CACHE:
-        _INDEX_CACHE[network.key] = reach_index_from_graph(
-            network.G, mode=network.mode, walk_speed_kmh=_walk_speed(network)
-        )
-    return _INDEX_CACHE[network.key]
-
-
-def partition_subdistricts(gdf: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
-    """Subdistricts made disjoint, in UTM 51N: where two overlap, the lower code keeps the overlap.
-
-    Areas of the pack's units then add up without counting the ~1 km² of overlaps twice. The
-    default (the data pack's units) is built once per process; treat the result as read-only.
-    The study area (the union of the units) is in ``attrs["study_area"]``.
-    """
-    if gdf is None:
-        return _default_partition(boundaries.data_folder_key(boundaries.SUBDISTRICTS_FILE))
-    return _partition(gdf)
-
-
-@lru_cache(maxsize=2)
-def _default_partition(key: tuple[str, int, int]) -> gpd.GeoDataFrame:
-    """The default partition, once per subdistrict file (``key``: its path, size and mtime)."""
-    return _partition(boundaries.subdistricts())
-
-
-def _partition(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    sub = boundaries.subdistricts(gdf).sort_values("code").reset_index(drop=True)
-    geoms = list(sub.geometry.to_crs(settings.metric_crs).values)
-    taken = shapely.Polygon()
-    for i, geom in enumerate(geoms):
-        geoms[i] = shapely.make_valid(shapely.difference(geom, taken))
-        taken = shapely.union(taken, geom)
-    out = gpd.GeoDataFrame(
-        sub[["code", "name_zh", "name_en", "boundary_status"]].copy(),
-        geometry=geoms,
-        crs=settings.metric_crs,
-    )
-    out["area_km2"] = out.geometry.area / 1e6
-    out.attrs["study_area"] = shapely.union_all(out.geometry.values)
-    return out
-
-
-def select_facilities(standard: Standard, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The facilities a standard counts: its types, any status but ``closed``."""
-    keep = facilities["type"].isin(standard.facility_types) & (facilities["status"] != "closed")
-    return facilities[keep].reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class ReachResult:
-    """Raw reach of one standard: cost per population point, per-facility point costs, shapes.
-
-    Network costs are known only up to the standard's limit (the search stops there): beyond it
-    they are inf. Straight-line costs are exact at any distance. ``nearest`` is the index of the
-    nearest counted facility for covered points, -1 otherwise.
-    """
-
-    point_cost: FloatArray
-    per_facility_cost: FloatArray  # (facilities, points)
-    off_network: npt.NDArray[np.bool_]
-    nearest: npt.NDArray[np.int64]
-    merged_m: shapely.Geometry
-    per_facility_m: list[shapely.Geometry]
-    facility_off_network: npt.NDArray[np.bool_]
-
-
-def compute_reach(
-    standard: Standard,
-    facilities: gpd.GeoDataFrame,
-    population: Population,
-    *,
-    network: Network | None,
-    buffer_meters: float = DEFAULT_BUFFER_METERS,
-    max_snap_meters: float = DEFAULT_MAX_SNAP_METERS,
-    per_facility: bool = True,
-    population_snap: Snap | None = None,
-) -> ReachResult:
-    """Reach of ``facilities`` (already selected) under ``standard`` for the population points.
-
-    ``population_snap``: the population already snapped to this network (a session snaps it
-    once, not on every edit)."""
-    fac_xy = to_metric(facilities.geometry.x.to_numpy(), facilities.geometry.y.to_numpy())
-    gdf = population.gdf
-    pop_xy = (  # not needed when the session already snapped the population
-        np.empty((len(gdf), 2))
-        if population_snap is not None and not standard.straight_line
-        else to_metric(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
-    )
-    if standard.straight_line:
-        return _straight_line_reach(standard, fac_xy, pop_xy, per_facility=per_facility)
-    if network is None or network.mode != standard.mode:
-        got = network.mode if network is not None else "none"
-        msg = f"standard {standard.name} needs a {standard.mode} network, got {got}"
-        raise StandardError(msg)
-    index = reach_index(network)
-    kind, limit = standard.cost, standard.limit
-    src = index.snap(fac_xy, max_snap_meters=max_snap_meters)
-    pts = population_snap or index.snap(pop_xy, max_snap_meters=max_snap_meters)
-    per_cost = np.full((len(fac_xy), len(pop_xy)), np.inf)
-    lines: list[npt.NDArray[np.object_]] = []
-    for lo in range(0, len(fac_xy), _CHUNK):
-        chunk = np.arange(lo, min(lo + _CHUNK, len(fac_xy)))
-        sub_src = src.take(chunk)
-        node_cost = index.node_costs(sub_src, kind, limit=limit, min_only=False)
-        for row, j in enumerate(chunk):
-            one = src.take([j])
-            per_cost[j] = index.point_costs(node_cost[row], pts, kind, sources=one)
-            if per_facility:
-                lines.append(isochrone_lines(index, node_cost[row], kind, limit=limit, sources=one))
-    per_cost[per_cost > limit] = np.inf  # beyond the limit the search did not go
-    cost = per_cost.min(axis=0) if len(fac_xy) else np.full(len(pop_xy), np.inf)
-    nearest = per_cost.argmin(axis=0) if len(fac_xy) else np.full(len(pop_xy), -1)
-    shapes = polygons_in_parallel(lines, buffer_meters=buffer_meters) if per_facility else []
-    if per_facility:  # the union of the facilities' polygons is the multi-source polygon
-        merged = shapely.union_all(shapes) if shapes else shapely.Polygon()
-    else:
-        node_cost = index.node_costs(src, kind, limit=limit)
-        merged = isochrone(
-            index, node_cost, kind, limit=limit, sources=src, buffer_meters=buffer_meters
-        )
-    nearest = np.where(np.isfinite(cost), nearest, -1)
-    return ReachResult(cost, per_cost, pts.off_network, nearest, merged, shapes, src.off_network)
-
-
-def _straight_line_reach(
-    standard: Standard, fac_xy: FloatArray, pop_xy: FloatArray, *, per_facility: bool
-) -> ReachResult:
-    """Straight-line distance (named so): not a network reach."""
-    n_pop = len(pop_xy)
-    if len(fac_xy) == 0:
-        empty = np.full(n_pop, np.inf)
-        return ReachResult(
-            empty,
-            np.full((0, n_pop), np.inf),
-            np.zeros(n_pop, bool),
-            np.full(n_pop, -1),
-            shapely.Polygon(),
-            [],
-            np.zeros(0, bool),
-        )
-    per_cost = cdist(fac_xy, pop_xy)
-    dist, nearest = per_cost.min(axis=0), per_cost.argmin(axis=0)
-    circles = list(shapely.buffer(shapely.points(fac_xy), standard.limit, quad_segs=16))
-    return ReachResult(
-        dist,
-        per_cost,
-        np.zeros(n_pop, bool),
-        np.where(dist <= standard.limit, nearest, -1).astype(np.int64),
-        shapely.union_all(circles),
-        circles if per_facility else [],
-        np.zeros(len(fac_xy), bool),
-    )
-
-
 def compute_coverage(
     standard: Standard,
     facilities: FacilityTable | gpd.GeoDataFrame,
@@ -299,6 +179,7 @@ def compute_coverage(
     buffer_meters: float = DEFAULT_BUFFER_METERS,
     max_snap_meters: float = DEFAULT_MAX_SNAP_METERS,
     per_facility: bool = True,
+    area_cell_meters: float = DEFAULT_AREA_CELL_METERS,
 ) -> CoverageResult:
     """Coverage of one standard per subdistrict, with isochrones, blind spots and metadata.
 
@@ -316,11 +197,14 @@ def compute_coverage(
     subdistricts
         Boundaries (default: the data pack's).
     buffer_meters
-        Isochrone polygon half-width around reached streets (display and area coverage).
+        Half-width of the covered band around reached streets (area coverage and polygons).
     max_snap_meters
         Points (facilities or residents) farther than this from every road are off network.
     per_facility
         Also compute one isochrone polygon per facility (for display and catchments).
+    area_cell_meters
+        Covered area counted on the network's raster area index with cells of this size; 0
+        intersects the polygons instead (exact, slower). Straight-line areas are always exact.
     """
     table_src = facilities if isinstance(facilities, FacilityTable) else None
     gdf_fac = facilities.gdf if isinstance(facilities, FacilityTable) else facilities
@@ -343,48 +227,35 @@ def compute_coverage(
     points["nearest_facility"] = pd.Series(
         [counted["id"].iloc[i] if i >= 0 else None for i in rr.nearest], dtype=object
     )
-    covered_m = gpd.GeoDataFrame(
-        part[["code", "name_zh"]].copy(),
-        geometry=shapely.intersection(part.geometry.values, rr.merged_m),
-        crs=settings.metric_crs,
-    )
-    blind_m = gpd.GeoDataFrame(
-        part[["code", "name_zh"]].copy(),
-        geometry=shapely.difference(part.geometry.values, rr.merged_m),
-        crs=settings.metric_crs,
-    )
-    blind_m["area_km2"] = blind_m.geometry.area / 1e6
-    table = coverage_table(
-        standard, part, covered_m.geometry.area.to_numpy() / 1e6, points, counted
-    )
+    grid = _area_grid(standard, network, part, buffer_meters, area_cell_meters)
+    if grid is not None:
+        covered_km2 = grid.area_by_unit(grid.covered_cells(*rr.all_intervals()))
+    else:
+        covered_km2 = shapely.area(shapely.intersection(part.geometry.values, rr.merged_m)) / 1e6
+    table = coverage_table(standard, part, covered_km2, points, counted)
     seconds = time.perf_counter() - started
-    n_iso = len(rr.per_facility_m)
-    iso = gpd.GeoDataFrame(
-        counted[["id", "name", "type"]].rename(columns={"id": "facility_id"}).iloc[:n_iso],
-        geometry=gpd.GeoSeries(list(rr.per_facility_m), crs=settings.metric_crs),
+    meta = _metadata(
+        standard,
+        network,
+        population,
+        gdf_fac,
+        counted,
+        table_src.summary() if table_src else "facilities table",
+        buffer_meters=buffer_meters,
+        max_snap_meters=max_snap_meters,
+        seconds=seconds,
+        part=part,
+        off_network_facilities=counted.loc[rr.facility_off_network, "name"].tolist(),
+        table=table,
+        grid=grid,
     )
     result = CoverageResult(
         standard=standard,
         table=table,
-        isochrones=_clip_to_crs(iso, part),
-        covered=covered_m.to_crs(settings.wgs84_crs),
-        blind_spots=blind_m.to_crs(settings.wgs84_crs),
         facilities=counted,
         points=points,
-        metadata=_metadata(
-            standard,
-            network,
-            population,
-            gdf_fac,
-            counted,
-            table_src.summary() if table_src else "facilities table",
-            buffer_meters=buffer_meters,
-            max_snap_meters=max_snap_meters,
-            seconds=seconds,
-            part=part,
-            off_network_facilities=counted.loc[rr.facility_off_network, "name"].tolist(),
-            table=table,
-        ),
+        metadata=meta,
+        shapes=CoverageShapes(lambda: _reach_frames(rr, counted, part)),
     )
     logger.info(
         "%s: area %.1f%%, residents %.1f%% (%d facilities, %.2f s)",
@@ -397,6 +268,47 @@ def compute_coverage(
     return result
 
 
+def _area_grid(
+    standard: Standard,
+    network: Network | None,
+    part: gpd.GeoDataFrame,
+    buffer_meters: float,
+    area_cell_meters: float,
+) -> AreaIndex | None:
+    """The raster area index a network standard counts its area on (None: exact polygons)."""
+    if standard.straight_line or network is None or area_cell_meters <= 0:
+        return None
+    return area_index(network, part, buffer_meters=buffer_meters, cell_meters=area_cell_meters)
+
+
+def _reach_frames(rr: ReachResult, counted: gpd.GeoDataFrame, part: gpd.GeoDataFrame) -> _Frames:
+    """Isochrones, covered area and blind spots (WGS-84) of a reach result."""
+    n_iso = len(rr.per_facility_m)
+    iso = gpd.GeoDataFrame(
+        counted[["id", "name", "type"]].rename(columns={"id": "facility_id"}).iloc[:n_iso],
+        geometry=gpd.GeoSeries(list(rr.per_facility_m), crs=settings.metric_crs),
+    )
+    return (_clip_to_crs(iso, part), *_area_frames(part, rr.merged_m))
+
+
+def _area_frames(
+    part: gpd.GeoDataFrame, merged: shapely.Geometry
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Covered area and blind spots per subdistrict (WGS-84) of a merged covered polygon."""
+    covered = gpd.GeoDataFrame(
+        part[["code", "name_zh"]].copy(),
+        geometry=shapely.intersection(part.geometry.values, merged),
+        crs=settings.metric_crs,
+    )
+    blind = gpd.GeoDataFrame(
+        part[["code", "name_zh"]].copy(),
+        geometry=shapely.difference(part.geometry.values, merged),
+        crs=settings.metric_crs,
+    )
+    blind["area_km2"] = blind.geometry.area / 1e6
+    return covered.to_crs(settings.wgs84_crs), blind.to_crs(settings.wgs84_crs)
+
+
 def _clip_to_crs(iso: gpd.GeoDataFrame, part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if iso.empty:
         return iso.to_crs(settings.wgs84_crs)
@@ -405,14 +317,6 @@ def _clip_to_crs(iso: gpd.GeoDataFrame, part: gpd.GeoDataFrame) -> gpd.GeoDataFr
         area = shapely.union_all(part.geometry.values)
     iso = iso.set_geometry(shapely.intersection(iso.geometry.values, area))
     return iso.to_crs(settings.wgs84_crs)
-
-
-def _walk_speed(network: Network | None) -> float:
-    """The walking speed a walk network was built with (the default for other networks)."""
-    speed = network.report.params.get("walk_speed_kmh") if network is not None else None
-    if network is not None and network.mode == "walk" and isinstance(speed, int | float):
-        return float(speed)
-    return DEFAULTS.walk_speed_kmh
 
 
 def _metadata(
@@ -429,6 +333,7 @@ def _metadata(
     part: gpd.GeoDataFrame,
     off_network_facilities: list[str],
     table: pd.DataFrame,
+    grid: AreaIndex | None = None,
 ) -> Metadata:
     meta = provenance(
         f"coverage {standard.name}",
@@ -441,8 +346,9 @@ def _metadata(
             "limit": standard.limit,
             "cost": standard.cost,
             "buffer_meters": buffer_meters,
+            "area_cell_meters": grid.cell_meters if grid is not None else 0.0,
             "max_snap_meters": max_snap_meters,
-            "walk_speed_kmh": _walk_speed(network),
+            "walk_speed_kmh": walk_speed(network),
             "drive_access_speed_kmh": DRIVE_ACCESS_SPEED_KMH,
         },
     )
@@ -462,6 +368,13 @@ def _metadata(
                 f"areas from {len(part)} subdistrict polygons made disjoint (overlaps go to the "
                 f"lower code), {part['area_km2'].sum():.2f} km² in all "
                 f"(plan: {plan.PLAN_AREA_KM2} km²)"
+            ),
+            "area_method": (
+                f"covered area = cells of {grid.cell_meters:g} m whose centre lies within "
+                f"{buffer_meters:g} m of a reached street (raster area index; within 0.1 "
+                "percentage point of the polygons per subdistrict on Minhang)"
+                if grid is not None
+                else "covered area = isochrone polygons ∩ subdistricts (exact)"
             ),
             "compute_seconds": round(seconds, 3),
         }
@@ -514,6 +427,7 @@ class CoverageSession:
         subdistricts: gpd.GeoDataFrame | None = None,
         buffer_meters: float = DEFAULT_BUFFER_METERS,
         max_snap_meters: float = DEFAULT_MAX_SNAP_METERS,
+        area_cell_meters: float = DEFAULT_AREA_CELL_METERS,
     ) -> None:
         self.standard = standard
         self.population = population
@@ -544,12 +458,21 @@ class CoverageSession:
         self._off_network = rr.off_network
         self._cost = self._min_cost()
         self._merged = rr.merged_m
-        self._covered_km2 = shapely.area(shapely.intersection(self._part_geoms, self._merged)) / 1e6
+        self._grid = _area_grid(standard, network, self.part, buffer_meters, area_cell_meters)
+        self._covered_km2 = np.zeros(len(self.part))
+        self._cells: dict[str, IntArray] = {}
+        if self._grid is not None:  # covered cells per facility, and how many cover each cell
+            self._count = np.zeros(self._grid.cell_unit.size, dtype=np.int32)
+            for fid, iv in zip(ids, rr.intervals, strict=True):
+                self._cells[fid] = self._grid.covered_cells(*iv)
+                self._count[self._cells[fid]] += 1
+            self._unit_cells = self._grid.cells_by_unit(np.flatnonzero(self._count))
+        else:
+            merged_km2 = shapely.area(shapely.intersection(self._part_geoms, self._merged)) / 1e6
+            self._covered_km2 = merged_km2
         self._pop_snap: Snap | None = None
         if network is not None and not standard.straight_line:
-            gdf = population.gdf
-            xy = to_metric(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
-            self._pop_snap = reach_index(network).snap(xy, max_snap_meters=max_snap_meters)
+            self._pop_snap = population.snap(reach_index(network), max_snap_meters=max_snap_meters)
         self._table_parts = TableParts(standard, self.part, population, self._off_network)
         self._unit_names: dict[object, dict[str, Any]] = {
             r["code"]: {
@@ -567,8 +490,8 @@ class CoverageSession:
         lowest: FloatArray = np.min(np.vstack(list(self._costs.values())), axis=0)
         return lowest
 
-    def _facility_reach(self, one: gpd.GeoDataFrame) -> tuple[FloatArray, shapely.Geometry]:
-        rr = compute_reach(
+    def _facility_reach(self, one: gpd.GeoDataFrame) -> ReachResult:
+        return compute_reach(
             self.standard,
             one,
             self.population,
@@ -578,7 +501,27 @@ class CoverageSession:
             per_facility=True,
             population_snap=self._pop_snap,
         )
-        return rr.point_cost, rr.per_facility_m[0]
+
+    def _area_change(self, fid: str, rr: ReachResult | None) -> None:
+        """Count a facility's cells in (``rr`` given: it was added) or out (it was removed)."""
+        if self._grid is None:
+            return
+        if rr is not None:
+            cells = self._cells[fid] = self._grid.covered_cells(*rr.intervals[0])
+            new = cells[self._count[cells] == 0]
+            self._count[cells] += 1
+            self._unit_cells = self._unit_cells + self._grid.cells_by_unit(new)
+        else:
+            cells = self._cells.pop(fid)
+            self._count[cells] -= 1
+            lost = cells[self._count[cells] == 0]
+            self._unit_cells = self._unit_cells - self._grid.cells_by_unit(lost)
+
+    def _covered(self) -> FloatArray:
+        """Covered km² per unit now."""
+        if self._grid is None:
+            return self._covered_km2
+        return self._unit_cells.astype(np.float64) * self._grid.cell_km2
 
     @property
     def facilities(self) -> gpd.GeoDataFrame:
@@ -605,12 +548,13 @@ class CoverageSession:
         if not facility.get("subdistrict_code"):  # the editor's rows carry it already
             code = boundaries.assign_subdistricts(point.x, point.y)[()]  # as add_subdistrict
             rec.update(self._unit_names.get(code, {"subdistrict_code": None}))
-        cost, poly = self._facility_reach(
-            gpd.GeoDataFrame(geometry=[point], crs=settings.wgs84_crs)
-        )
+        rr = self._facility_reach(gpd.GeoDataFrame(geometry=[point], crs=settings.wgs84_crs))
+        cost, poly = rr.point_cost, rr.per_facility_m[0]
+        self._area_change(fid, rr)
         if not poly.is_empty:  # a site beyond the snap distance reaches nobody: off network
-            gained = shapely.difference(poly, shapely.clip_by_rect(self._merged, *poly.bounds))
-            self._covered_km2 = self._covered_km2 + self._area_by_unit(gained)
+            if self._grid is None:
+                gained = shapely.difference(poly, shapely.clip_by_rect(self._merged, *poly.bounds))
+                self._covered_km2 = self._covered_km2 + self._area_by_unit(gained)
             self._merged = shapely.union(self._merged, poly)
         self._costs[fid], self._polys[fid] = cost, poly
         self._cost = np.minimum(self._cost, cost)
@@ -625,12 +569,14 @@ class CoverageSession:
             raise StandardError(msg)
         poly = self._polys.pop(fid)
         del self._costs[fid]
+        self._area_change(fid, None)
         if not poly.is_empty:  # an off-network site covered nothing: nothing to take away
             box = shapely.box(*poly.bounds)
             others = [p for p in self._polys.values() if shapely.intersects(p, box)]
             rest = shapely.union_all(others) if others else shapely.Polygon()
             lost = shapely.difference(poly, rest)
-            self._covered_km2 = self._covered_km2 - self._area_by_unit(lost)
+            if self._grid is None:
+                self._covered_km2 = self._covered_km2 - self._area_by_unit(lost)
             self._merged = shapely.difference(self._merged, lost)
         self._cost = self._min_cost()
         del self._rows[fid]
@@ -658,7 +604,7 @@ class CoverageSession:
         """The per-subdistrict table for the current facilities (numpy: ~1 ms; equal to the
         table :func:`compute_coverage` builds)."""
         return self._table_parts.table(
-            self._covered_km2,
+            self._covered(),
             self._cost <= self.standard.limit,
             np.array([r.get("subdistrict_code") for r in self._rows.values()], dtype=object),
             np.array([r.get("type") for r in self._rows.values()], dtype=object),
@@ -675,20 +621,11 @@ class CoverageSession:
 
     def covered(self) -> gpd.GeoDataFrame:
         """The covered area per subdistrict (WGS-84), as :attr:`CoverageResult.covered`."""
-        geoms = shapely.intersection(self._part_geoms, self._merged)
-        out = gpd.GeoDataFrame(
-            self.part[["code", "name_zh"]].copy(), geometry=geoms, crs=settings.metric_crs
-        )
-        return out.to_crs(settings.wgs84_crs)
+        return _area_frames(self.part, self._merged)[0]
 
     def blind_spots(self) -> gpd.GeoDataFrame:
         """Subdistricts minus the covered area (WGS-84), as :attr:`CoverageResult.blind_spots`."""
-        geoms = shapely.difference(self._part_geoms, self._merged)
-        out = gpd.GeoDataFrame(
-            self.part[["code", "name_zh"]].copy(), geometry=geoms, crs=settings.metric_crs
-        )
-        out["area_km2"] = out.geometry.area / 1e6
-        return out.to_crs(settings.wgs84_crs)
+        return _area_frames(self.part, self._merged)[1]
 
     def result(self, all_facilities: gpd.GeoDataFrame, *, facilities_source: str) -> CoverageResult:
         """The current state as a full :class:`CoverageResult` (for exports and maps)."""
@@ -710,6 +647,7 @@ class CoverageSession:
                 [self._polys[i] for i in counted["id"]], crs=settings.metric_crs
             ),
         )
+        part, merged = self.part, self._merged
         table = self.table()
         off = [
             str(counted.loc[i, "name"])
@@ -729,16 +667,15 @@ class CoverageSession:
             part=self.part,
             off_network_facilities=off,
             table=table,
+            grid=self._grid,
         )
         return CoverageResult(
             standard=self.standard,
             table=table,
-            isochrones=_clip_to_crs(iso, self.part),
-            covered=self.covered(),
-            blind_spots=self.blind_spots(),
             facilities=counted,
             points=points,
             metadata=meta,
+            shapes=CoverageShapes(lambda: (_clip_to_crs(iso, part), *_area_frames(part, merged))),
         )
 
     def isochrone(self, facility_id: str) -> shapely.Geometry:

@@ -74,6 +74,7 @@ class ScenarioEditor:
         standards: list[Standard],
         buffer_meters: float = DEFAULTS.buffer_meters,
         max_snap_meters: float = DEFAULTS.max_snap_meters,
+        area_cell_meters: float = DEFAULTS.area_cell_meters,
     ) -> None:
         self.resolved = resolved
         self.population = population
@@ -82,6 +83,7 @@ class ScenarioEditor:
         self._own_types = {s.name: s.facility_types for s in standards}
         self.buffer_meters = buffer_meters
         self.max_snap_meters = max_snap_meters
+        self.area_cell_meters = area_cell_meters
         self._rows: dict[str, dict[str, Any]] = {
             str(r["id"]): r
             for r in resolved.facilities.gdf.drop(columns="geometry").to_dict("records")
@@ -117,6 +119,7 @@ class ScenarioEditor:
                 network=self.networks.get(std.mode),
                 buffer_meters=self.buffer_meters,
                 max_snap_meters=self.max_snap_meters,
+                area_cell_meters=self.area_cell_meters,
             )
         return self._sessions[standard]
 
@@ -505,6 +508,7 @@ def _reference_session(editor: ScenarioEditor, standard: str) -> tuple[CoverageS
             network=editor.networks.get(std.mode),
             buffer_meters=editor.buffer_meters,
             max_snap_meters=editor.max_snap_meters,
+            area_cell_meters=editor.area_cell_meters,
         )
         cached = (session, label)
         editor._refs[standard] = cached
@@ -582,6 +586,7 @@ def open_editor(
         standards=stds,
         buffer_meters=params.buffer_meters,
         max_snap_meters=params.max_snap_meters,
+        area_cell_meters=params.area_cell_meters,
     )
 
 

@@ -55,6 +55,9 @@ BOUNDS: dict[str, Bound] = {
     "dispatch_delay_minutes": Bound(0.0, 30.0, "min", "ems_time: call to ambulance leaving"),
     "congestion_factor": Bound(1.0, 5.0, "×", "slows every drive speed (1 = free flow)"),
     "buffer_meters": Bound(0.0, 1000.0, "m", "isochrone half-width around reached roads"),
+    "area_cell_meters": Bound(
+        0.0, 200.0, "m", "covered area counted on cells of this size (0: exact polygons)"
+    ),
     "max_snap_meters": Bound(10.0, 2000.0, "m", "points farther from every road are off-network"),
     "drive_access_speed_kmh": Bound(1.0, 60.0, "km/h", "drive: from a point to its road"),
     "review_threshold": Bound(0.0, 1.0, "", "geocoding: below this confidence a row is flagged"),
@@ -101,6 +104,7 @@ class RunParameters:
     dispatch_delay_minutes: float = 2.0
     congestion_factor: float = 1.0
     buffer_meters: float = 100.0
+    area_cell_meters: float = 20.0  # raster area index: within 0.1 point of the polygons
     max_snap_meters: float = 300.0
     drive_access_speed_kmh: float = 10.0
     walk_types: tuple[str, ...] = BASIC_LEVEL_TYPES

@@ -14,8 +14,10 @@ Three sources:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +26,9 @@ import pandas as pd
 from geo import boundaries, settings
 from geo._errors import InputFileError, RowProblem, UnknownSubdistrictError
 from geo._validate import match_columns, parse_float, raise_if_problems, read_table
+
+if TYPE_CHECKING:  # only for annotations: reach does not import population
+    from geo.reach import FloatArray, ReachIndex, Snap
 
 __all__ = [
     "POPULATION_ALIASES",
@@ -56,6 +61,27 @@ class Population:
     gdf: gpd.GeoDataFrame
     source: str
     notes: tuple[str, ...] = ()
+    _snaps: dict[tuple[int, float], tuple[ReachIndex, Snap]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @cached_property
+    def xy_metric(self) -> FloatArray:
+        """The points in UTM 51N metres, ``(n, 2)`` (transformed once)."""
+        from geo.reach import to_metric
+
+        geom = self.gdf.geometry
+        return to_metric(geom.x.to_numpy(), geom.y.to_numpy())
+
+    def snap(self, index: ReachIndex, *, max_snap_meters: float) -> Snap:
+        """The points snapped to a network's segments, once per network and snap distance
+        (kept with the population: every run and edit on that network reuses it)."""
+        key = (id(index), float(max_snap_meters))
+        held = self._snaps.get(key)
+        if held is None or held[0] is not index:
+            held = (index, index.snap(self.xy_metric, max_snap_meters=max_snap_meters))
+            self._snaps[key] = held
+        return held[1]
 
     @property
     def total(self) -> float:

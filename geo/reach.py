@@ -18,7 +18,10 @@ Costs: ``time_s`` (seconds, from the edges' ``travel_time``) or ``length_m`` (me
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -42,6 +45,8 @@ __all__ = [
     "IntArray",
     "ReachIndex",
     "Snap",
+    "index_arrays",
+    "reach_index_from_arrays",
     "reach_index_from_graph",
     "to_metric",
 ]
@@ -389,6 +394,73 @@ def reach_index_from_graph(
     )
     logger.info("reach index: %d nodes, %d segments (%s)", len(node_ids), len(seg_u), mode)
     return index
+
+
+def index_arrays(index: ReachIndex) -> dict[str, npt.NDArray[np.generic]]:
+    """The index as plain arrays (no Python objects): what the network cache stores, and all a
+    run needs — no networkx graph. Geometries are WKB, names one JSON text."""
+    wkb = shapely.to_wkb(index.seg_geom)
+    names = json.dumps([n if isinstance(n, str | list) else None for n in index.seg_name])
+    return {
+        "mode": np.frombuffer(index.mode.encode(), dtype=np.uint8),
+        "node_ids": index.node_ids,
+        "node_xy": index.node_xy,
+        "seg_u": index.seg_u,
+        "seg_v": index.seg_v,
+        "seg_len": index.seg_len,
+        "seg_wkb": np.frombuffer(b"".join(bytes(w) for w in wkb), dtype=np.uint8),
+        "seg_wkb_offsets": np.cumsum([0, *(len(w) for w in wkb)], dtype=np.int64),
+        "seg_names": np.frombuffer(names.encode("utf-8"), dtype=np.uint8),
+        "fwd_time_s": index.fwd["time_s"],
+        "bwd_time_s": index.bwd["time_s"],
+        "fwd_length_m": index.fwd["length_m"],
+        "bwd_length_m": index.bwd["length_m"],
+        "access": np.array(
+            [index.access_cost_per_m["time_s"], index.access_cost_per_m["length_m"]], float
+        ),
+        "snap_segs": index.snap_segs,
+    }
+
+
+def reach_index_from_arrays(arrays: Mapping[str, npt.NDArray[np.generic]]) -> ReachIndex:
+    """The :class:`ReachIndex` of :func:`index_arrays` (e.g. read from the network cache)."""
+    raw = arrays["seg_wkb"].tobytes()
+    offsets = np.asarray(arrays["seg_wkb_offsets"], dtype=np.int64)
+    seg_geom = shapely.from_wkb(
+        np.array([raw[a:b] for a, b in itertools.pairwise(offsets.tolist())], dtype=object)
+    )
+    names = json.loads(arrays["seg_names"].tobytes().decode("utf-8"))
+    snap_segs = np.asarray(arrays["snap_segs"], dtype=np.int64)
+    access = np.asarray(arrays["access"], dtype=float)
+    return ReachIndex(
+        mode=arrays["mode"].tobytes().decode(),
+        node_ids=np.asarray(arrays["node_ids"], dtype=np.int64),
+        node_xy=np.asarray(arrays["node_xy"], dtype=float),
+        seg_u=np.asarray(arrays["seg_u"], dtype=np.int64),
+        seg_v=np.asarray(arrays["seg_v"], dtype=np.int64),
+        seg_len=np.asarray(arrays["seg_len"], dtype=float),
+        seg_geom=np.asarray(seg_geom, dtype=object),
+        seg_name=_object_array(names),
+        fwd={
+            "time_s": np.asarray(arrays["fwd_time_s"], float),
+            "length_m": np.asarray(arrays["fwd_length_m"], float),
+        },
+        bwd={
+            "time_s": np.asarray(arrays["bwd_time_s"], float),
+            "length_m": np.asarray(arrays["bwd_length_m"], float),
+        },
+        access_cost_per_m={"time_s": float(access[0]), "length_m": float(access[1])},
+        tree=shapely.STRtree(seg_geom[snap_segs]),
+        snap_segs=snap_segs,
+    )
+
+
+def _object_array(values: list[object]) -> npt.NDArray[np.object_]:
+    """A 1-d object array of the values as they are (lists stay list elements)."""
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        out[i] = value
+    return out
 
 
 #: Road classes nobody joins mid-span on the drive network (mostly elevated in Shanghai): points

@@ -110,6 +110,7 @@ def grid_coverage(points: list[tuple[float, float, float, str]]) -> coverage.Cov
         network=grid_network(),
         subdistricts=GRID_SUBDISTRICTS,
         buffer_meters=BUFFER,
+        area_cell_meters=0,  # exact polygon areas: the hand figures above
     )
 
 
@@ -521,24 +522,55 @@ def test_walk_speed_and_off_network_facility_are_reported():
     assert result.points["cost"].iloc[0] == pytest.approx(291.6, abs=1e-6)
 
 
-def test_district_area_is_within_0_2_percent_of_a_round_buffer(pack, monkeypatch):
-    """Covered areas are not biased low by coarse buffer caps: the baseline walk15 district total
-    at QUAD_SEGS against the same reached roads buffered with 64 segments per quarter circle
-    (a round buffer to 0.01%)."""
+@pytest.mark.parametrize("standard", ["walk15", "ems_distance"])
+def test_raster_and_polygon_areas_agree_with_a_round_buffer(pack, monkeypatch, standard):
+    """Covered areas are not biased by the method: on plan-2025, against the same reached
+    roads buffered with 64 segments per quarter circle (a round buffer to 0.01%), the polygons at
+    QUAD_SEGS give the district within 0.2%, and the raster area index (20 m cells, the default)
+    gives the district within 0.2% and every subdistrict's share within 0.2 percentage point."""
     from geo import isochrones, scenarios
 
-    resolved = scenarios.resolve("baseline")
+    resolved = scenarios.resolve("plan-2025")  # the baseline has no ambulance substation
     stds, pop, nets = scenarios.scenario_inputs(resolved)
-    walk15 = next(s for s in stds if s.name == "walk15")
+    std = next(s for s in stds if s.name == standard)
+    net = nets[std.mode]
 
-    def district_km2() -> float:
-        result = coverage.compute_coverage(walk15, resolved.facilities, pop, network=nets["walk"])
-        return float(result.district()["covered_km2"])
+    def table(cell: float) -> pd.DataFrame:
+        result = coverage.compute_coverage(
+            std, resolved.facilities, pop, network=net, area_cell_meters=cell, per_facility=False
+        )
+        return result.table.set_index("code")
 
-    ours = district_km2()
+    raster, polygons = table(20.0), table(0.0)
     monkeypatch.setattr(isochrones, "QUAD_SEGS", 64)
-    round_buffer = district_km2()
-    assert abs(ours / round_buffer - 1) < 0.002
+    round_buffer = table(0.0)
+    district = coverage.DISTRICT_CODE
+    exact = round_buffer.loc[district, "covered_km2"]
+    assert exact > 10  # a real figure, not an empty reach
+    assert abs(polygons.loc[district, "covered_km2"] / exact - 1) < 0.002
+    assert abs(raster.loc[district, "covered_km2"] / exact - 1) < 0.002
+    share_gap = (raster["covered_km2"] - round_buffer["covered_km2"]).abs() / raster["area_km2"]
+    assert share_gap.max() < 0.002, share_gap.sort_values().tail(3)
+
+
+def test_raster_area_by_hand_on_the_grid():
+    """10 m cells on the grid district: unit 1 is the 1,000 × 200 m band (100 × 20 cell centres,
+    whatever the grid's offset), unit 2 is 470 × 200 m plus a round cap π·100²/2 = 15,708 m²
+    (the polygon's octagonal cap is 15,307 m²; a flat end would be 0, a square one 20,000)."""
+    result = coverage.compute_coverage(
+        make_standard("walk15"),
+        facility_frame(GRID_FACILITIES),
+        population_of(GRID_POINTS, "hand-placed test points"),
+        network=grid_network(),
+        subdistricts=GRID_SUBDISTRICTS,
+        buffer_meters=BUFFER,
+        area_cell_meters=10,
+    )
+    got = result.table.set_index("code")["covered_km2"]
+    assert got["1"] == pytest.approx(0.2, rel=0.01)
+    assert got["2"] == pytest.approx((470 * 200 + math.pi * BUFFER**2 / 2) / 1e6, rel=0.01)
+    assert result.metadata["parameters"]["area_cell_meters"] == 10  # type: ignore[index]
+    assert "raster" in str(result.metadata["area_method"])
 
 
 def test_a_site_far_from_every_road_is_reported_off_network_not_an_error(grid_result):
@@ -551,6 +583,7 @@ def test_a_site_far_from_every_road_is_reported_off_network_not_an_error(grid_re
         network=grid_network(),
         subdistricts=GRID_SUBDISTRICTS,
         buffer_meters=BUFFER,
+        area_cell_meters=0,  # compared with grid_result (exact areas)
     )
     before = session.table()
     far = lonlat(1000.0, 5500.0)

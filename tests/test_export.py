@@ -18,7 +18,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from geo import export
 from geo._errors import ExportError
-from geo.coverage import DISTRICT_CODE, TABLE_COLUMNS, CoverageResult
+from geo.coverage import DISTRICT_CODE, TABLE_COLUMNS, CoverageResult, CoverageShapes
 from geo.export import (
     export_all,
     export_csv,
@@ -143,12 +143,10 @@ def _result(name: str) -> CoverageResult:
     return CoverageResult(
         standard=standard,
         table=_table(share_b),
-        isochrones=isochrones,
-        covered=covered,
-        blind_spots=blind_spots,
         facilities=facilities,
         points=points,
         metadata=metadata,
+        shapes=CoverageShapes.of(isochrones, covered, blind_spots),
     )
 
 

@@ -251,7 +251,7 @@ def test_compare_on_a_synthetic_district(tmp_path, pack):
     (tmp_path / "fac.csv").write_text(
         f"id,name,type,lon,lat\nF1,甲,chc,{f1[0]},{f1[1]}\n", encoding="utf-8"
     )
-    params = '[parameters]\nstandards = ["walk15"]\n'
+    params = '[parameters]\nstandards = ["walk15"]\narea_cell_meters = 0\n'  # exact areas
     write(tmp_path, "a", 'name = "a"\nfacilities = "fac.csv"\n' + params)
     write(
         tmp_path,

@@ -153,6 +153,7 @@ def _parameters_from_args(args: argparse.Namespace) -> RunParameters:
         "walk_speed_kmh": args.walk_speed,
         "congestion_factor": args.congestion,
         "buffer_meters": args.buffer,
+        "area_cell_meters": args.area_cell,
         "max_snap_meters": args.max_snap,
         "population": args.population,
         "network": args.network,

@@ -8,6 +8,7 @@ from typing import Any
 
 from geo import __version__, settings
 from geo.cli.access import register_access
+from geo.cli.batch import register_batch
 from geo.cli.data import register_data_commands
 from geo.cli.explore import (
     _cmd_compare,
@@ -184,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--walk-speed", "walk_speed_kmh"),
         ("--congestion", "congestion_factor"),
         ("--buffer", "buffer_meters"),
+        ("--area-cell", "area_cell_meters"),
         ("--max-snap", "max_snap_meters"),
     ):
         p.add_argument(flag, type=float, dest=flag[2:].replace("-", "_"), help=_help(name))
@@ -213,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_compare)
     register_report(sub)
+    register_batch(sub)
     register_access(sub)
 
     p = sub.add_parser(

@@ -441,7 +441,7 @@ def load_network(
     built = network_from_file(path, mode=mode, options=opts)
     # the report's parameters as plain JSON data, the same whether built or read from the cache
     params = json.loads(json.dumps(_json_ready(built.report.params)))
-    net = replace(built, key=key, report=replace(built.report, params=params))
+    net = built.replace(key=key, report=replace(built.report, params=params))
     log.info("built %s network from %s in %.1f s", mode, path.name, time.perf_counter() - started)
     if use_cache:
         _write_cache(cache_file, net)

@@ -136,21 +136,22 @@ CACHE_SUFFIX = ".npz"
 
 
 def _read_cache(cache_file: Path, key: str) -> Network | None:
-    """The cached network, or None (with one log line naming the file) if the file is
-    unreadable, corrupted (checksum), foreign (another key) or of another format."""
+    """The cached network (routing arrays; the graph is read when first asked for), or None
+    (with one log line naming the file) if the file is unreadable, corrupted (checksum),
+    foreign (another key) or of another format."""
     started = time.perf_counter()
     try:
         with np.load(cache_file, allow_pickle=False) as data:
-            meta_bytes, wkb, offsets = data["meta"].tobytes(), data["wkb"], data["wkb_offsets"]
-            stored = data["sha256"].tobytes().decode("ascii")
-        if hashlib.sha256(meta_bytes + wkb.tobytes()).hexdigest() != stored:
+            head = json.loads(data["head"].tobytes().decode("utf-8"))
+            if head.get("format") != _CACHE_FORMAT or head.get("key") != key:
+                log.warning("cache file %s holds another network; rebuilding it", cache_file)
+                return None
+            arrays = {name: data[f"routing_{name}"] for name in head["routing"]}
+            graph_ok = _graph_digest(data) == head["graph_sha256"]  # bytes only, not parsed
+        if _arrays_digest(arrays) != head["routing_sha256"] or not graph_ok:
             msg = "checksum mismatch"
             raise ValueError(msg)
-        meta = json.loads(meta_bytes.decode("utf-8"))
-        if meta.get("format") != _CACHE_FORMAT or meta.get("key") != key:
-            log.warning("cache file %s holds another network; rebuilding it", cache_file)
-            return None
-        net = _network_from_cache(meta, wkb, offsets)
+        report = NetworkReport(**head["report"])
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as err:
         log.warning("cache file %s is unreadable (%s); rebuilding it", cache_file, err)
         return None
@@ -158,14 +159,44 @@ def _read_cache(cache_file: Path, key: str) -> Network | None:
         os.utime(cache_file)  # mark as used, so pruning keeps it
     log.info(
         "loaded %s network from cache %s in %.2f s",
-        net.mode,
+        head["mode"],
         cache_file.name,
         time.perf_counter() - started,
     )
-    return net
+    return Network(
+        report=report,
+        mode=head["mode"],
+        key=key,
+        load_graph=functools.partial(_graph_from_cache, cache_file, head["graph_sha256"]),
+        arrays=arrays,
+    )
 
 
-def _network_from_cache(meta: dict[str, Any], wkb: npt.NDArray[np.uint8], offsets: Any) -> Network:
+def _arrays_digest(arrays: Mapping[str, npt.NDArray[np.generic]]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(arrays[name]).tobytes())
+    return digest.hexdigest()
+
+
+def _graph_digest(data: Any) -> str:
+    digest = hashlib.sha256(data["meta"].tobytes())
+    digest.update(data["wkb"].tobytes())
+    return digest.hexdigest()
+
+
+def _graph_from_cache(cache_file: Path, sha256: str) -> nx.MultiDiGraph:
+    """The networkx graph stored in a cache file (checked against its checksum)."""
+    with np.load(cache_file, allow_pickle=False) as data:
+        meta_bytes, wkb, offsets = data["meta"].tobytes(), data["wkb"], data["wkb_offsets"]
+    if hashlib.sha256(meta_bytes + wkb.tobytes()).hexdigest() != sha256:
+        msg = f"cache file {cache_file}: the graph's checksum does not match; delete the file"
+        raise OSError(msg)
+    return _graph_of(json.loads(meta_bytes.decode("utf-8")), wkb, offsets)
+
+
+def _graph_of(meta: dict[str, Any], wkb: npt.NDArray[np.uint8], offsets: Any) -> nx.MultiDiGraph:
     raw = wkb.tobytes()
     geoms = shapely.from_wkb(
         np.array([raw[a:b] for a, b in itertools.pairwise(offsets)], dtype=object)
@@ -178,8 +209,7 @@ def _network_from_cache(meta: dict[str, Any], wkb: npt.NDArray[np.uint8], offset
             attrs["geometry"] = geoms[g]
         edges.append((u, v, k, attrs))
     G.add_edges_from(edges)
-    report = NetworkReport(**meta["report"])
-    return Network(G=G, report=report, mode=meta["mode"], key=meta["key"])
+    return G
 
 
 def _cache_bytes(net: Network) -> tuple[bytes, bytes, npt.NDArray[np.int64]]:
@@ -214,20 +244,39 @@ CACHE_MAX_AGE_DAYS = 30
 
 def _write_cache(cache_file: Path, net: Network) -> None:
     """Write the network as data (no pickle), atomically: a unique temporary file per writer,
-    then a rename, so two processes building the same network both succeed."""
+    then a rename, so two processes building the same network both succeed. The file holds the
+    routing arrays (what runs read) and the graph (read only when asked for)."""
+    from geo.reach import index_arrays, reach_index_from_graph
+
     meta_bytes, wkb, offsets = _cache_bytes(net)
-    digest = hashlib.sha256(meta_bytes + wkb).hexdigest().encode("ascii")
+    speed = net.report.params.get("walk_speed_kmh") if net.mode == "walk" else None
+    index = reach_index_from_graph(
+        net.G,
+        mode=net.mode,
+        walk_speed_kmh=float(speed) if isinstance(speed, int | float) else None,
+    )
+    arrays = index_arrays(index)
+    head = {
+        "format": _CACHE_FORMAT,
+        "key": net.key,
+        "mode": net.mode,
+        "report": _json_ready(dataclasses.asdict(net.report)),
+        "routing": sorted(arrays),
+        "routing_sha256": _arrays_digest(arrays),
+        "graph_sha256": hashlib.sha256(meta_bytes + wkb).hexdigest(),
+    }
     fd, name = tempfile.mkstemp(prefix=f".{cache_file.name}.", suffix=".tmp", dir=cache_file.parent)
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(
-                f,
-                meta=np.frombuffer(meta_bytes, dtype=np.uint8),
-                wkb=np.frombuffer(wkb, dtype=np.uint8),
-                wkb_offsets=offsets,
-                sha256=np.frombuffer(digest, dtype=np.uint8),
-            )
+            members: dict[str, Any] = {
+                "head": np.frombuffer(json.dumps(head).encode("utf-8"), dtype=np.uint8),
+                "meta": np.frombuffer(meta_bytes, dtype=np.uint8),
+                "wkb": np.frombuffer(wkb, dtype=np.uint8),
+                "wkb_offsets": offsets,
+                **{f"routing_{k}": v for k, v in arrays.items()},
+            }
+            np.savez(f, **members)
         tmp.replace(cache_file)
     finally:
         tmp.unlink(missing_ok=True)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,7 +144,7 @@ LINE_SUFFIXES: tuple[str, ...] = (".geojson", ".json", ".shp", ".gpkg")
 OSM_SUFFIXES: tuple[str, ...] = (".osm", ".xml", ".graphml", ".pbf")
 
 #: Bump when the cache file layout changes (the package's code is hashed into keys as well).
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3  # 3: routing arrays beside the graph
 #: Files larger than this are keyed by path, size and mtime instead of their bytes.
 _HASH_BYTES_LIMIT = 256 * 1024 * 1024
 #: Points closer than this are one node (floating-point noise of intersections).
@@ -235,9 +235,9 @@ class NetworkReport:
         }
 
 
-@dataclass(frozen=True)
 class Network:
-    """A routable network: an osmnx-compatible graph, its report, its mode and its cache key.
+    """A routable network: its report, its mode, its cache key, the osmnx-compatible graph ``G``
+    and, when read from the cache, its routing arrays.
 
     ``G`` has graph attributes ``crs="EPSG:4326"`` and ``mode``; nodes have ``x`` (lon), ``y``
     (lat) and ``street_count``; edges have ``osmid``, ``length`` (m), ``highway``, ``name``,
@@ -247,12 +247,58 @@ class Network:
     connector takes the class, name and speed of the road whose dangling end it extends, and
     says which repair step added it in ``repair_kind`` (``"component"`` or ``"detour"``; roads
     have no ``repair_kind``).
+
+    A network read from the cache holds only ``arrays`` (:func:`geo.reach.index_arrays`: node
+    and segment arrays, costs, WKB geometries): runs route on them and never build the graph;
+    ``G`` is built from the cache file the first time it is read (e.g. for osmnx).
     """
 
-    G: nx.MultiDiGraph
-    report: NetworkReport
-    mode: str
-    key: str
+    def __init__(
+        self,
+        G: nx.MultiDiGraph | None = None,
+        *,
+        report: NetworkReport,
+        mode: str,
+        key: str,
+        load_graph: Callable[[], nx.MultiDiGraph] | None = None,
+        arrays: Mapping[str, npt.NDArray[np.generic]] | None = None,
+    ) -> None:
+        if G is None and load_graph is None:
+            msg = "a Network needs a graph or a way to load it"
+            raise ValueError(msg)
+        self._G = G
+        self._load_graph = load_graph
+        self.report = report
+        self.mode = mode
+        self.key = key
+        self.arrays = arrays
+
+    @property
+    def G(self) -> nx.MultiDiGraph:
+        """The osmnx-compatible graph (built from the cache file on first use)."""
+        if self._G is None:
+            assert self._load_graph is not None
+            self._G = self._load_graph()
+        return self._G
+
+    @property
+    def has_graph(self) -> bool:
+        """True once the networkx graph is in memory."""
+        return self._G is not None
+
+    def replace(self, *, key: str | None = None, report: NetworkReport | None = None) -> Network:
+        """A copy with another key or report (graph, loader and arrays shared)."""
+        return Network(
+            self._G,
+            report=report or self.report,
+            mode=self.mode,
+            key=self.key if key is None else key,
+            load_graph=self._load_graph,
+            arrays=self.arrays,
+        )
+
+    def __repr__(self) -> str:
+        return f"Network(mode={self.mode!r}, key={self.key[:12]!r}, source={self.report.source!r})"
 
 
 @dataclass(frozen=True)

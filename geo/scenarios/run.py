@@ -199,6 +199,7 @@ def run_scenario(
             network=nets.get(std.mode),
             buffer_meters=params.buffer_meters,
             max_snap_meters=params.max_snap_meters,
+            area_cell_meters=params.area_cell_meters,
             subdistricts=subdistricts,
         )
         meta: Metadata = dict(res.metadata)  # the provenance block keeps its key order
