@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
+from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
 from geo import boundaries, settings
@@ -54,6 +55,7 @@ from geo.standards import Standard
 __all__ = [
     "Intervals",
     "ReachResult",
+    "SparseCost",
     "area_index",
     "compute_reach",
     "partition_subdistricts",
@@ -64,6 +66,9 @@ __all__ = [
 
 #: Covered parts of segments: (segment, start share, end share).
 Intervals = tuple[IntArray, FloatArray, FloatArray]
+
+#: One facility's finite point costs: (point indices, costs).
+SparseCost = tuple[IntArray, FloatArray]
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +203,7 @@ class ReachResult:
     index: ReachIndex | None = None
     buffer_meters: float = DEFAULT_BUFFER_METERS
     circles: list[shapely.Geometry] = field(default_factory=list)
+    sparse_costs: list[SparseCost] = field(default_factory=list)
 
     @cached_property
     def per_facility_m(self) -> list[shapely.Geometry]:
@@ -239,16 +245,32 @@ def compute_reach(
     max_snap_meters: float = DEFAULT_MAX_SNAP_METERS,
     per_facility: bool = True,
     population_snap: Snap | None = None,
+    point_matrix: bool = True,
+    sparse_costs: bool = False,
 ) -> ReachResult:
     """Reach of ``facilities`` (already selected) under ``standard`` for the population points.
 
     ``population_snap``: the population already snapped to this network (a session snaps it
-    once, not on every edit)."""
+    once, not on every edit). ``point_matrix``: also keep every facility's cost to every point
+    (``per_facility_cost``, facilities × points × 8 bytes: what a session needs); without it the
+    nearest facility comes from one labelled multi-source search, in memory linear in the
+    points. ``sparse_costs``: keep each facility's finite point costs as (indices, costs) in
+    ``sparse_costs`` (memory grows with its reach, not with the district), and the nearest as
+    without ``point_matrix``."""
+    if sparse_costs:
+        point_matrix = False
     fac_xy = to_metric(facilities.geometry.x.to_numpy(), facilities.geometry.y.to_numpy())
     xy = population.xy_metric if population_snap is None or standard.straight_line else None
     if standard.straight_line:
         assert xy is not None
-        return _straight_line_reach(standard, fac_xy, xy, per_facility=per_facility)
+        return _straight_line_reach(
+            standard,
+            fac_xy,
+            xy,
+            per_facility=per_facility,
+            point_matrix=point_matrix,
+            sparse_costs=sparse_costs,
+        )
     if network is None or network.mode != standard.mode:
         got = network.mode if network is not None else "none"
         msg = f"standard {standard.name} needs a {standard.mode} network, got {got}"
@@ -258,21 +280,32 @@ def compute_reach(
     src = index.snap(fac_xy, max_snap_meters=max_snap_meters)
     pts = population_snap or population.snap(index, max_snap_meters=max_snap_meters)
     n_pts = len(pts.seg)
-    per_cost = np.full((len(fac_xy), n_pts), np.inf)
+    per_cost = np.full((len(fac_xy) if point_matrix else 0, n_pts), np.inf)
     intervals: list[Intervals] = []
-    for lo in range(0, len(fac_xy), _CHUNK):
+    sparse: list[SparseCost] = []
+    per_point = point_matrix or sparse_costs
+    for lo in range(0, len(fac_xy) if per_point or per_facility else 0, _CHUNK):
         chunk = np.arange(lo, min(lo + _CHUNK, len(fac_xy)))
         node_cost = index.node_costs(src.take(chunk), kind, limit=limit, min_only=False)
         for row, j in enumerate(chunk):
             one = src.take([j])
-            per_cost[j] = index.point_costs(node_cost[row], pts, kind, sources=one)
+            if per_point:
+                costs = index.point_costs(node_cost[row], pts, kind, sources=one)
+                if point_matrix:
+                    per_cost[j] = costs
+                else:
+                    hit = np.flatnonzero(costs <= limit)
+                    sparse.append((hit, costs[hit]))
             if per_facility:
                 intervals.append(
                     covered_intervals(index, node_cost[row], kind, limit=limit, sources=one)
                 )
-    per_cost[per_cost > limit] = np.inf  # beyond the limit the search did not go
-    cost = per_cost.min(axis=0) if len(fac_xy) else np.full(n_pts, np.inf)
-    nearest = per_cost.argmin(axis=0) if len(fac_xy) else np.full(n_pts, -1)
+    if point_matrix:
+        per_cost[per_cost > limit] = np.inf  # beyond the limit the search did not go
+        cost = per_cost.min(axis=0) if len(fac_xy) else np.full(n_pts, np.inf)
+        nearest = per_cost.argmin(axis=0) if len(fac_xy) else np.full(n_pts, -1)
+    else:
+        cost, nearest, _ = index.nearest_sources(src, pts, kind, limit=limit)
     if not per_facility:
         node_cost = index.node_costs(src, kind, limit=limit)
         intervals = [covered_intervals(index, node_cost, kind, limit=limit, sources=src)]
@@ -287,11 +320,18 @@ def compute_reach(
         per_facility,
         index=index,
         buffer_meters=buffer_meters,
+        sparse_costs=sparse,
     )
 
 
 def _straight_line_reach(
-    standard: Standard, fac_xy: FloatArray, pop_xy: FloatArray, *, per_facility: bool
+    standard: Standard,
+    fac_xy: FloatArray,
+    pop_xy: FloatArray,
+    *,
+    per_facility: bool,
+    point_matrix: bool = True,
+    sparse_costs: bool = False,
 ) -> ReachResult:
     """Straight-line distance (named so): not a network reach."""
     n_pop = len(pop_xy)
@@ -306,8 +346,16 @@ def _straight_line_reach(
             [],
             per_facility,
         )
-    per_cost = cdist(fac_xy, pop_xy)
-    dist, nearest = per_cost.min(axis=0), per_cost.argmin(axis=0)
+    if point_matrix:
+        per_cost = cdist(fac_xy, pop_xy)
+        dist, nearest = per_cost.min(axis=0), per_cost.argmin(axis=0)
+    else:  # a k-d tree of the facilities: memory linear in the points
+        per_cost = np.full((0, n_pop), np.inf)
+        dist, nearest = cKDTree(fac_xy).query(pop_xy, k=1)
+    sparse: list[SparseCost] = []
+    if sparse_costs:  # straight-line costs are finite everywhere: every point, per facility
+        every = np.arange(n_pop)
+        sparse = [(every, np.hypot(*(pop_xy - xy).T)) for xy in fac_xy]
     circles = list(shapely.buffer(shapely.points(fac_xy), standard.limit, quad_segs=16))
     return ReachResult(
         dist,
@@ -318,4 +366,5 @@ def _straight_line_reach(
         [],
         per_facility,
         circles=circles,
+        sparse_costs=sparse,
     )

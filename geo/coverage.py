@@ -26,6 +26,7 @@ from geo._errors import StandardError
 from geo._notes import NETWORK_MISS_SHARE, network_miss_note, no_counted_facility_note
 from geo._reach_run import (
     ReachResult,
+    SparseCost,
     area_index,
     compute_reach,
     partition_subdistricts,
@@ -219,6 +220,7 @@ def compute_coverage(
         buffer_meters=buffer_meters,
         max_snap_meters=max_snap_meters,
         per_facility=per_facility,
+        point_matrix=False,
     )
     points = population.gdf.copy()
     points["cost"] = rr.point_cost
@@ -451,9 +453,11 @@ class CoverageSession:
             buffer_meters=buffer_meters,
             max_snap_meters=max_snap_meters,
             per_facility=True,
+            sparse_costs=True,
         )
         ids = list(counted.index)
-        self._costs: dict[str, FloatArray] = dict(zip(ids, rr.per_facility_cost, strict=True))
+        # each facility's finite point costs only: memory grows with its reach, not the district
+        self._costs: dict[str, SparseCost] = dict(zip(ids, rr.sparse_costs, strict=True))
         self._polys: dict[str, shapely.Geometry] = dict(zip(ids, rr.per_facility_m, strict=True))
         self._off_network = rr.off_network
         self._cost = self._min_cost()
@@ -485,9 +489,9 @@ class CoverageSession:
         }
 
     def _min_cost(self) -> FloatArray:
-        if not self._costs:
-            return np.full(len(self.population.gdf), np.inf)
-        lowest: FloatArray = np.min(np.vstack(list(self._costs.values())), axis=0)
+        lowest = np.full(len(self.population.gdf), np.inf)
+        for idx, cost in self._costs.values():
+            lowest[idx] = np.minimum(lowest[idx], cost)
         return lowest
 
     def _facility_reach(self, one: gpd.GeoDataFrame) -> ReachResult:
@@ -500,6 +504,7 @@ class CoverageSession:
             max_snap_meters=self.max_snap_meters,
             per_facility=True,
             population_snap=self._pop_snap,
+            sparse_costs=True,
         )
 
     def _area_change(self, fid: str, rr: ReachResult | None) -> None:
@@ -549,7 +554,7 @@ class CoverageSession:
             code = boundaries.assign_subdistricts(point.x, point.y)[()]  # as add_subdistrict
             rec.update(self._unit_names.get(code, {"subdistrict_code": None}))
         rr = self._facility_reach(gpd.GeoDataFrame(geometry=[point], crs=settings.wgs84_crs))
-        cost, poly = rr.point_cost, rr.per_facility_m[0]
+        cost, poly = rr.sparse_costs[0], rr.per_facility_m[0]
         self._area_change(fid, rr)
         if not poly.is_empty:  # a site beyond the snap distance reaches nobody: off network
             if self._grid is None:
@@ -557,7 +562,8 @@ class CoverageSession:
                 self._covered_km2 = self._covered_km2 + self._area_by_unit(gained)
             self._merged = shapely.union(self._merged, poly)
         self._costs[fid], self._polys[fid] = cost, poly
-        self._cost = np.minimum(self._cost, cost)
+        idx, values = cost
+        self._cost[idx] = np.minimum(self._cost[idx], values)
         self._rows[fid] = rec
         self._frame = None
 
@@ -632,13 +638,17 @@ class CoverageSession:
         started = time.perf_counter()
         ids = list(self._costs)
         points = self.population.gdf.copy()
-        points["cost"] = self._cost
+        points["cost"] = self._cost.copy()
         points["covered"] = self._cost <= self.standard.limit
         points["off_network"] = self._off_network
-        nearest: list[str | None] = [None] * len(points)
-        if ids:
-            best = np.argmin(np.vstack([self._costs[i] for i in ids]), axis=0)
-            nearest = [ids[b] if c else None for b, c in zip(best, points["covered"], strict=True)]
+        best = np.full(len(points), np.inf)
+        who = np.full(len(points), -1)
+        for k, fid in enumerate(ids):  # the first facility of the lowest cost, as argmin would
+            idx, cost = self._costs[fid]
+            lower = cost < best[idx]
+            best[idx[lower]], who[idx[lower]] = cost[lower], k
+        names = np.array([*ids, None], dtype=object)
+        nearest = np.where(points["covered"].to_numpy(), names[who], None)
         points["nearest_facility"] = pd.Series(nearest, dtype=object, index=points.index)
         counted = self.facilities.reset_index(drop=True)
         iso = gpd.GeoDataFrame(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from geo import boundaries, settings
@@ -35,6 +36,7 @@ __all__ = [
     "Population",
     "load_population",
     "population_from_addresses",
+    "population_from_points",
     "population_from_raster",
     "population_from_table",
     "population_from_upload",
@@ -138,6 +140,36 @@ def population_from_addresses(
         source=source,
         notes=tuple(notes),
     )
+
+
+def population_from_points(
+    lon: npt.ArrayLike,
+    lat: npt.ArrayLike,
+    weight: npt.ArrayLike,
+    *,
+    source: str,
+    subdistricts: gpd.GeoDataFrame | None = None,
+) -> Population:
+    """Weighted points from arrays (WGS-84), in one vectorised pass: the subdistrict of every
+    point by one point-in-polygon query; points outside every unit are dropped (and counted in
+    the notes). About 170 bytes per point beyond the coordinates (``geo bench --scale``)."""
+    lon_a, lat_a = np.asarray(lon, float), np.asarray(lat, float)
+    w = np.broadcast_to(np.asarray(weight, float), lon_a.shape)
+    codes = boundaries.assign_subdistricts(lon_a, lat_a, subdistricts, max_gap_meters=0)
+    inside = pd.notna(codes)
+    gdf = gpd.GeoDataFrame(
+        {
+            "address": np.full(int(inside.sum()), "", dtype=object),  # one shared ""
+            "weight": w[inside],
+            "subdistrict_code": codes[inside],  # references to the units' code strings
+        },
+        geometry=gpd.points_from_xy(lon_a[inside], lat_a[inside]),
+        crs=settings.wgs84_crs,
+    )
+    notes = [f"{len(gdf):,} points from {source}"]
+    if not inside.all():
+        notes.append(f"{int((~inside).sum()):,} points outside every subdistrict: excluded")
+    return Population(gdf=gdf, source=source, notes=tuple(notes))
 
 
 def population_from_table(path: str | Path, *, sheet: str | int | None = None) -> Population:

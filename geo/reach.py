@@ -249,7 +249,12 @@ class ReachIndex:
         along that segment (without passing a node).
         """
         cost = np.full(len(points.seg), np.inf)
+        # only points on segments the search reached (an end node, or a source on it)
+        reached = np.isfinite(node_cost[self.seg_u]) | np.isfinite(node_cost[self.seg_v])
+        if sources is not None:
+            reached[sources.seg[sources.seg >= 0]] = True
         ok = np.flatnonzero(points.seg >= 0)
+        ok = ok[reached[points.seg[ok]]]
         s, frac = points.seg[ok], points.frac[ok]
         via_u = node_cost[self.seg_u[s]] + _share(frac, self.fwd[kind][s])
         via_v = node_cost[self.seg_v[s]] + _share(1 - frac, self.bwd[kind][s])

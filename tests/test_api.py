@@ -112,7 +112,8 @@ def test_no_module_is_too_long():
 _PARAMETER_NAMES = (
     "buffer_meters|max_snap_meters|walk_speed_kmh|walk_minutes|ems_km|ems_minutes|"
     "dispatch_delay_minutes|congestion_factor|review_threshold|time_limit_s|spacing_m|"
-    "candidate_spacing_m|corridor_spacing_m|n_sites|ems_sites|drive_access_speed_kmh"
+    "candidate_spacing_m|corridor_spacing_m|n_sites|ems_sites|drive_access_speed_kmh|"
+    "area_cell_meters"
 )
 _LITERAL_DEFAULT = re.compile(rf"\b({_PARAMETER_NAMES})\s*(:\s*[^=\n]+)?=\s*-?[0-9][0-9_.]*\s*[,)]")
 

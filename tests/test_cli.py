@@ -24,6 +24,7 @@ COMMANDS = (
     "run",
     "compare",
     "report",
+    "batch",
     "access",
     "plan-scenario",
     "bench",

@@ -950,3 +950,32 @@ def test_the_cache_holds_data_and_survives_corruption_planting_and_races(
     assert results == [first.key, first.key]
     assert len(list((tmp_path / "cache").glob("network-walk-*.npz"))) == 1
     assert not list((tmp_path / "cache").glob(".*.tmp"))
+
+
+def test_a_cached_network_routes_on_its_arrays_without_building_the_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache holds the routing arrays: a network read from it has no networkx graph until
+    one is asked for, and its reach index equals the one built from the graph."""
+    from geo.reach import reach_index_from_arrays, reach_index_from_graph
+
+    monkeypatch.setattr(settings, "cache_folder", tmp_path / "cache")
+    built = load_network("walk")
+    assert built.arrays is None and built.has_graph
+    cached = load_network("walk")
+    assert cached.arrays is not None and not cached.has_graph
+    a = reach_index_from_arrays(cached.arrays)
+    assert not cached.has_graph  # routing needed no graph
+    speed = built.report.params["walk_speed_kmh"]
+    assert isinstance(speed, float)
+    b = reach_index_from_graph(built.G, mode="walk", walk_speed_kmh=speed)
+    for name in ("node_ids", "node_xy", "seg_u", "seg_v", "seg_len", "snap_segs"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    for kind in ("time_s", "length_m"):
+        np.testing.assert_array_equal(a.fwd[kind], b.fwd[kind])
+        np.testing.assert_array_equal(a.bwd[kind], b.bwd[kind])
+    assert a.access_cost_per_m == b.access_cost_per_m
+    assert bool(np.all(shapely.equals_exact(a.seg_geom, b.seg_geom, tolerance=0)))
+    assert list(a.seg_name) == list(b.seg_name)
+    # the graph, when asked for, is the one that was built
+    assert nx.utils.graphs_equal(cached.G, built.G)

@@ -229,6 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="speed: ours vs the osmnx docs' isochrone method, edits")
     p.add_argument("--repeat", type=int, default=3, help="repetitions per timing (median)")
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="time and memory over 1k-1M residents, 50-5,000 facilities, a 1M-cell raster, "
+        "a 16-tile city network and batch workers (each case in a fresh process; minutes)",
+    )
+    p.add_argument(
+        "--points",
+        help="with --scale: the residents of the points sweep (default 1000,10000,100000,1000000)",
+    )
+    p.add_argument(
+        "--facilities",
+        help="with --scale: the facilities of the facilities sweep (default 50,200,1000,5000)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_cmd_bench)
 

@@ -214,6 +214,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from geo import bench
 
     say = _progress(args)
+    if args.scale:
+        return _bench_scale(args)
     out = bench.run_bench(repeat=args.repeat, progress=say)
     if args.json:
         _print_json(out)
@@ -243,3 +245,56 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         f"the optimum by {100 * _number(out['suggest_greedy_shortfall']):.2f}%"
     )
     return 0
+
+
+def _counts(text: str | None, default: tuple[int, ...], flag: str) -> tuple[int, ...]:
+    if not text:
+        return default
+    try:
+        values = tuple(int(v.replace("_", "")) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(1 <= v <= 5_000_000 for v in values):
+        msg = f"{flag} {text!r}: expected whole numbers from 1 to 5,000,000, comma-separated"
+        raise ParameterError(msg)
+    return values
+
+
+def _bench_scale(args: argparse.Namespace) -> int:
+    from geo import bench_scale
+
+    out = bench_scale.run_scale_bench(
+        points=_counts(args.points, bench_scale.SCALE_POINTS, "--points"),
+        facilities=_counts(args.facilities, bench_scale.SCALE_FACILITIES, "--facilities"),
+        progress=_progress(args),
+    )
+    if args.json:
+        _print_json(out)
+        return 0
+    print(f"machine: {out['cpu_count']} cores; every case in a fresh process (peak = ru_maxrss)")
+    print("residents (uniform in the district), 200 stations, walk15:")
+    print(
+        f"  {'points':>9} {'load s':>7} {'B/point':>8} {'cover s':>8} {'session s':>9} "
+        f"{'edit ms':>8} {'peak MB':>8}"
+    )
+    for r in _rows(out["points"]):
+        print(
+            f"  {r['points']:>9,} {r['load_s']:>7.2f} {r['bytes_per_point']:>8} "
+            f"{r['cover_walk15_s']:>8.2f} {r['session_s']:>9.2f} {r['edit_ms']:>8.1f} "
+            f"{r['peak_mb']:>8}"
+        )
+    print("facilities (synthetic stations), 100,000 residents:")
+    print(f"  {'facilities':>10} {'walk15 s':>9} {'ems_distance s':>15} {'peak MB':>8}")
+    for r in _rows(out["facilities"]):
+        print(
+            f"  {r['facilities']:>10,} {r['walk15_s']:>9.2f} {r['ems_distance_s']:>15.2f} "
+            f"{r['peak_mb']:>8}"
+        )
+    for key in ("raster", "city", "batch"):
+        if isinstance(out.get(key), dict):
+            print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in _rows([out[key]])[0].items()))
+    return 0
+
+
+def _rows(value: object) -> list[dict[str, Any]]:
+    return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
