@@ -214,7 +214,7 @@ def _city_case(k: int) -> dict[str, JSONValue]:
     import shapely
     from pyproj import Transformer
 
-    from geo import coverage, population, settings, standards
+    from geo import boundaries, coverage, population, settings, standards
     from geo.network import Network, load_network
     from geo.reach import index_arrays, to_metric
 
@@ -277,6 +277,7 @@ def _city_case(k: int) -> dict[str, JSONValue]:
             "name": [f"station {i}" for i in range(len(all_f))],
             "type": "station",
             "status": "planned",
+            "subdistrict_code": boundaries.assign_subdistricts(f_lon, f_lat, subs),
         },
         geometry=gpd.points_from_xy(f_lon, f_lat),
         crs=settings.wgs84_crs,
@@ -303,6 +304,48 @@ def _city_case(k: int) -> dict[str, JSONValue]:
         "cover_walk15_first_s": round(first_s, 2),
         "cover_walk15_s": round(again_s, 2),
         "resident_share": round(float(result.district()["resident_share"]), 4),
+        "peak_mb": round(_peak_mb()),
+    }
+
+
+def _network_case(k: int) -> dict[str, JSONValue]:
+    """The walk network tiled k × k (k = 8: ~1M nodes) as routing arrays only: memory of the
+    arrays and the reach index, and one multi-source walk15 search from 17 sites per tile."""
+    from geo import coverage, standards
+    from geo.network import load_network
+    from geo.reach import index_arrays, reach_index_from_arrays, to_metric
+
+    walk = load_network("walk")
+    base = index_arrays(coverage.reach_index(walk))
+    part = coverage.partition_subdistricts()
+    x0, y0, x1, y1 = part.total_bounds
+    tiles = [(i, j) for i in range(k) for j in range(k)]
+    before = _rss_mb()
+    started = time.perf_counter()
+    arrays = _tiled(base, tiles, x1 - x0, y1 - y0)
+    del base
+    index = reach_index_from_arrays(arrays)
+    del arrays
+    build_s = time.perf_counter() - started
+    held = _rss_mb() - before
+    lon, lat = synthetic_points(17, seed=_SEED + 5)
+    sxy = to_metric(lon, lat)
+    step = np.array([x1 - x0, y1 - y0])
+    sites = np.concatenate([sxy + step * np.array(t) for t in tiles])
+    walk15 = standards.make_standard("walk15")
+    started = time.perf_counter()
+    src = index.snap(sites)
+    cost = index.node_costs(src, walk15.cost, limit=walk15.limit)
+    search_s = time.perf_counter() - started
+    return {
+        "tiles": len(tiles),
+        "nodes": int(index.n_nodes),
+        "segments": len(index.seg_u),
+        "index_mb": round(held),
+        "build_s": round(build_s, 1),
+        "sources": len(sites),
+        "search_s": round(search_s, 2),
+        "nodes_reached": int(np.isfinite(cost).sum()),
         "peak_mb": round(_peak_mb()),
     }
 
@@ -372,9 +415,14 @@ def _batch_case(workers: int) -> dict[str, JSONValue]:
 
 
 def _in_fresh_process(fn: Callable[[int], dict[str, JSONValue]], arg: int) -> dict[str, JSONValue]:
+    """``fn(arg)`` in a new process; a failure is returned as a row, not raised (the other cases
+    go on)."""
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        return pool.submit(fn, arg).result()
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+            return pool.submit(fn, arg).result()
+    except Exception as exc:
+        return {"case": f"{fn.__name__}({arg})", "error": f"{type(exc).__name__}: {exc}"}
 
 
 def run_scale_bench(
@@ -383,6 +431,7 @@ def run_scale_bench(
     facilities: tuple[int, ...] = SCALE_FACILITIES,
     raster_cells: int = 1_000_000,
     city_tiles: int = 4,
+    network_tiles: int = 8,
     batch: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, JSONValue]:
@@ -405,6 +454,9 @@ def run_scale_bench(
     if city_tiles:
         say(f"city: the walk network tiled {city_tiles}×{city_tiles}, 1M residents")
         out["city"] = _in_fresh_process(_city_case, city_tiles)
+    if network_tiles:
+        say(f"network: the walk network tiled {network_tiles}×{network_tiles}, arrays only")
+        out["network"] = _in_fresh_process(_network_case, network_tiles)
     if batch:
         say("batch: 8 runs on 1 worker, then on 2")
         one, two = _batch_case(1), _batch_case(2)

@@ -190,31 +190,45 @@ def assign_subdistricts(
     """
     gdf = subdistricts(gdf)
     lon_a, lat_a = np.broadcast_arrays(np.asarray(lon, float), np.asarray(lat, float))
-    x, y = _to_metric().transform(lon_a.ravel(), lat_a.ravel())
-    pts_m = shapely.points(x, y)
+    x, y = (np.asarray(v, float) for v in _to_metric().transform(lon_a.ravel(), lat_a.ravel()))
     polys_m = gdf.geometry.to_crs(settings.metric_crs).values
     codes = gdf["code"].to_numpy()
-    out = np.full(len(pts_m), None, dtype=object)
-    if len(pts_m) == 0:
+    out = np.full(len(x), None, dtype=object)
+    if len(x) == 0:
         return out.reshape(lon_a.shape)
-    # a tree of the points queried with each (prepared) unit: 4x faster than the reverse for 1M
-    gi, pi = shapely.STRtree(pts_m).query(polys_m, predicate="intersects")
+    # each (prepared) unit tests the coordinates inside its bounding box: no point objects
+    # (1M points: ~0.5 s, against ~2 s for a tree of points)
+    found_p, found_g = [], []
+    for g, poly in enumerate(polys_m):
+        if poly is None or poly.is_empty:
+            continue
+        bx0, by0, bx1, by1 = poly.bounds
+        cand = np.flatnonzero((x >= bx0) & (x <= bx1) & (y >= by0) & (y <= by1))
+        shapely.prepare(poly)
+        hit = cand[shapely.intersects_xy(poly, x[cand], y[cand])]
+        found_p.append(hit)
+        found_g.append(np.full(len(hit), g))
+    pi = np.concatenate(found_p) if found_p else np.zeros(0, np.int64)
+    gi = np.concatenate(found_g) if found_g else np.zeros(0, np.int64)
     depth = np.zeros(len(pi))
-    shared = np.bincount(pi, minlength=len(pts_m))[pi] > 1  # points inside two or more units
+    shared = np.bincount(pi, minlength=len(x))[pi] > 1  # points inside two or more units
     if shared.any():
         edges = shapely.boundary(polys_m)
-        depth[shared] = shapely.distance(pts_m[pi[shared]], edges[gi[shared]])
+        depth[shared] = shapely.distance(
+            shapely.points(x[pi[shared]], y[pi[shared]]), edges[gi[shared]]
+        )
     # order by point, then deepest first, then lowest code; keep the first per point
     order = np.lexsort((codes[gi], -depth, pi))
     pi, gi = pi[order], gi[order]
     first = np.ones(len(pi), bool)
     first[1:] = pi[1:] != pi[:-1]
     out[pi[first]] = codes[gi[first]]
-    rest = np.flatnonzero(pd.isna(out) & ~shapely.is_empty(pts_m) & ~shapely.is_missing(pts_m))
-    rest = rest[~np.isnan(shapely.get_x(pts_m[rest]))]
+    rest = np.flatnonzero(pd.isna(out) & np.isfinite(x) & np.isfinite(y))
     if len(rest) and max_gap_meters > 0:
         tree = shapely.STRtree(polys_m)
-        ri, gj = tree.query_nearest(pts_m[rest], max_distance=max_gap_meters, all_matches=False)
+        ri, gj = tree.query_nearest(
+            shapely.points(x[rest], y[rest]), max_distance=max_gap_meters, all_matches=False
+        )
         out[rest[ri]] = codes[gj]
     return out.reshape(lon_a.shape)
 

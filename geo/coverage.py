@@ -226,9 +226,8 @@ def compute_coverage(
     points["cost"] = rr.point_cost
     points["covered"] = rr.point_cost <= standard.limit
     points["off_network"] = rr.off_network
-    points["nearest_facility"] = pd.Series(
-        [counted["id"].iloc[i] if i >= 0 else None for i in rr.nearest], dtype=object
-    )
+    ids = np.array([*counted["id"].tolist(), None], dtype=object)  # -1 (none) → None
+    points["nearest_facility"] = pd.Series(ids[rr.nearest], dtype=object, index=points.index)
     grid = _area_grid(standard, network, part, buffer_meters, area_cell_meters)
     if grid is not None:
         covered_km2 = grid.area_by_unit(grid.covered_cells(*rr.all_intervals()))

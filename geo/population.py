@@ -168,7 +168,7 @@ def population_from_points(
     )
     notes = [f"{len(gdf):,} points from {source}"]
     if not inside.all():
-        notes.append(f"{int((~inside).sum()):,} points outside every subdistrict: excluded")
+        notes.append(f"{int((~inside).sum()):,} point(s) outside every subdistrict: excluded")
     return Population(gdf=gdf, source=source, notes=tuple(notes))
 
 

@@ -32,6 +32,7 @@ import scipy.sparse as sp
 import shapely
 from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
 from geo import settings
 from geo.parameters import DEFAULTS
@@ -121,6 +122,7 @@ class ReachIndex:
     tree: shapely.STRtree  # over the segments points may snap to (``snap_segs``)
     snap_segs: IntArray
     _coo: dict[str, tuple[IntArray, IntArray, FloatArray]] = field(default_factory=dict)
+    _samples: list[_Samples] = field(default_factory=list)
 
     @property
     def n_nodes(self) -> int:
@@ -135,14 +137,20 @@ class ReachIndex:
         access = np.full(n, np.inf)
         if n == 0:
             return Snap(seg, frac, access)
-        pts = shapely.points(xy)
-        (pi, ti), dist = self.tree.query_nearest(
-            pts, max_distance=max_snap_meters, return_distance=True, all_matches=False
-        )
-        si = self.snap_segs[ti]
-        seg[pi] = si
-        access[pi] = dist
-        frac[pi] = shapely.line_locate_point(self.seg_geom[si], pts[pi], normalized=True)
+        rest = np.arange(n)
+        if n >= _KD_SNAP_MIN_POINTS:  # many points: candidates from a k-d tree, exact distances
+            if not self._samples:
+                self._samples.append(_Samples.of(self))
+            rest = self._samples[0].snap(xy, max_snap_meters, seg, frac, access)
+        if len(rest):
+            pts = shapely.points(xy[rest])
+            (pi, ti), dist = self.tree.query_nearest(
+                pts, max_distance=max_snap_meters, return_distance=True, all_matches=False
+            )
+            si = self.snap_segs[ti]
+            seg[rest[pi]] = si
+            access[rest[pi]] = dist
+            frac[rest[pi]] = shapely.line_locate_point(self.seg_geom[si], pts[pi], normalized=True)
         return Snap(seg, np.nan_to_num(frac, nan=0.0), access)
 
     def _graph_arrays(self, kind: str) -> tuple[IntArray, IntArray, FloatArray]:
@@ -296,6 +304,125 @@ class ReachIndex:
         """Least cost from the sources to every node and to every point (inf beyond ``limit``)."""
         node_cost = self.node_costs(sources, kind, limit=limit)
         return node_cost, self.point_costs(node_cost, points, kind, sources=sources)
+
+
+#: From this many points on, :meth:`ReachIndex.snap` finds candidates with a k-d tree of points
+#: sampled along the segments (1M points: ~2 s against ~10 s for the STRtree's nearest query).
+_KD_SNAP_MIN_POINTS = 50_000
+#: Spacing of those samples along every straight piece (metres).
+_SAMPLE_SPACING_M = 10.0
+#: Candidates per point (nearest samples); a point whose candidates may be incomplete falls back
+#: to the STRtree.
+_KD_NEIGHBOURS = (8, 32)  # 1M Minhang points: 16% need the second round, 0.02% the STRtree
+_KD_CHUNK = 200_000
+
+
+@dataclass(frozen=True, eq=False)
+class _Samples:
+    """Points every :data:`_SAMPLE_SPACING_M` along the snappable segments' straight pieces.
+
+    The nearest piece to a point lies within ``d + h`` of it, ``d`` the distance to its nearest
+    sample and ``h`` half the spacing: every piece with a sample that close is a candidate, and
+    the exact point-to-piece distance picks among them (the same segment and distance as the
+    STRtree's nearest query; a test holds them equal).
+    """
+
+    tree: cKDTree
+    sample_piece: IntArray
+    a: FloatArray
+    b: FloatArray
+    piece_seg: IntArray
+    piece_offset: FloatArray
+    piece_length: FloatArray
+    seg_length: FloatArray
+
+    @classmethod
+    def of(cls, index: ReachIndex) -> _Samples:
+        geoms = index.seg_geom[index.snap_segs]
+        coords, owner = shapely.get_coordinates(geoms, return_index=True)
+        same = owner[1:] == owner[:-1]
+        a, b = coords[:-1][same], coords[1:][same]
+        piece_seg = index.snap_segs[owner[:-1][same]]
+        length = np.hypot(*(b - a).T)
+        first = np.ones(len(a), bool)
+        first[1:] = piece_seg[1:] != piece_seg[:-1]
+        start = np.cumsum(length) - length
+        offset = start - np.maximum.accumulate(np.where(first, start, 0.0))
+        count = np.ceil(length / _SAMPLE_SPACING_M).astype(np.int64) + 1
+        piece = np.repeat(np.arange(len(a)), count)
+        step = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        t = step / np.maximum(count[piece] - 1, 1)
+        xy = a[piece] + (b - a)[piece] * t[:, None]
+        return cls(
+            cKDTree(xy),
+            piece,
+            a,
+            b,
+            piece_seg,
+            offset,
+            length,
+            np.maximum(shapely.length(index.seg_geom), 1e-12),
+        )
+
+    def snap(
+        self, xy: FloatArray, max_snap: float, seg: IntArray, frac: FloatArray, access: FloatArray
+    ) -> IntArray:
+        """Fill ``seg``, ``frac`` and ``access`` in place; return the points left to the
+        STRtree (their candidates may be incomplete even with the most neighbours)."""
+        todo = np.arange(len(xy))
+        for k in _KD_NEIGHBOURS:  # few candidates first; more only where the few may miss one
+            unsure = [
+                self._snap_chunk(xy, todo[lo : lo + _KD_CHUNK], k, max_snap, seg, frac, access)
+                for lo in range(0, len(todo), _KD_CHUNK)
+            ]
+            todo = np.concatenate(unsure) if unsure else todo[:0]
+            if len(todo) == 0:
+                break
+        return todo
+
+    def _snap_chunk(
+        self,
+        xy: FloatArray,
+        which: IntArray,
+        k: int,
+        max_snap: float,
+        seg: IntArray,
+        frac: FloatArray,
+        access: FloatArray,
+    ) -> IntArray:
+        half = _SAMPLE_SPACING_M / 2
+        px, py = xy[which, 0:1], xy[which, 1:2]
+        dist, idx = self.tree.query(
+            xy[which], k=k, distance_upper_bound=max_snap + half, workers=-1
+        )
+        valid = dist <= dist[:, :1] + half
+        unsure = valid[:, -1] & np.isfinite(dist[:, -1])
+        pieces = self.sample_piece[np.minimum(idx, len(self.sample_piece) - 1)]
+        ax, ay = self.a[pieces, 0], self.a[pieces, 1]
+        dx, dy = self.b[pieces, 0] - ax, self.b[pieces, 1] - ay
+        rx, ry = px - ax, py - ay
+        length = self.piece_length[pieces]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.clip(np.where(length > 0, (rx * dx + ry * dy) / (length * length), 0.0), 0, 1)
+        gx, gy = rx - dx * t, ry - dy * t
+        gap = np.sqrt(gx * gx + gy * gy)
+        gap[~valid] = np.inf
+        along = self.piece_offset[pieces] + t * length
+        # ties (a shared node, a road folding back): the lowest segment, then the first spot
+        best = gap.min(axis=1)
+        segs = self.piece_seg[pieces]
+        tied = gap <= best[:, None] + 1e-9
+        first_seg = np.where(tied, segs, np.iinfo(np.int64).max).min(axis=1)
+        j = np.argmin(np.where(tied & (segs == first_seg[:, None]), along, np.inf), axis=1)
+        row = np.arange(len(which))
+        hit = (best <= max_snap) & ~unsure
+        s = segs[row, j][hit]
+        out = which[hit]
+        seg[out] = s
+        frac[out] = np.clip(along[row, j][hit] / self.seg_length[s], 0.0, 1.0)
+        access[out] = best[hit]
+        result: IntArray = which[unsure]
+        return result
 
 
 def _share(frac: FloatArray, cost: FloatArray) -> FloatArray:

@@ -141,3 +141,19 @@ def test_raster_errors(tmp_path):
     bad.write_bytes(b"not a tiff")
     with pytest.raises(InputFileError, match="cannot read population raster"):
         population.population_from_raster(bad)
+
+
+def test_points_from_arrays_are_assigned_in_one_pass_and_outside_ones_dropped(pack):
+    """Two points inside known units, one 50 km east of the district: the outside one is dropped
+    and counted; weights and codes are the ones given and found."""
+    from geo import boundaries
+
+    sub = boundaries.load_subdistricts()
+    inner = sub.geometry.to_crs(32651).representative_point().to_crs(4326)
+    lon = [inner.iloc[0].x, inner.iloc[1].x, 122.0]
+    lat = [inner.iloc[0].y, inner.iloc[1].y, 31.1]
+    pop = population.population_from_points(lon, lat, [10.0, 20.0, 30.0], source="three points")
+    assert pop.gdf["subdistrict_code"].tolist() == sub["code"].iloc[:2].tolist()
+    assert pop.gdf["weight"].tolist() == [10.0, 20.0]
+    assert pop.total == 30.0
+    assert any("1 point(s) outside every subdistrict" in n for n in pop.notes)

@@ -223,3 +223,33 @@ def test_drive_points_are_not_snapped_onto_elevated_roads(elevated):
     walk = reach.reach_index_from_graph(G, mode="walk")
     snap = walk.snap(point)
     assert walk.seg_u[snap.seg[0]] == 2 and snap.access_m[0] == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+def test_many_points_snap_by_k_d_tree_as_the_strtree_does(pack, monkeypatch, mode):
+    """60,000 random points on the pack's network (above the k-d tree threshold): the same
+    distance to the road and the same off-network points as the STRtree's nearest query for
+    every point; the same costs from 20 sources wherever the nearest spot is unique (a point
+    equally near two spots may take either: at most 0.1 % here)."""
+    from geo import coverage
+    from geo.network import load_network
+
+    index = coverage.reach_index(load_network(mode))
+    rng = np.random.default_rng(7)
+    lo, hi = index.node_xy.min(axis=0), index.node_xy.max(axis=0)
+    xy = rng.uniform(lo, hi, (60_000, 2))
+    assert len(xy) >= reach._KD_SNAP_MIN_POINTS
+    by_kd = index.snap(xy, max_snap_meters=300)
+    monkeypatch.setattr(reach, "_KD_SNAP_MIN_POINTS", 10**9)
+    by_tree = index.snap(xy, max_snap_meters=300)
+    assert 0.05 < by_tree.off_network.mean() < 0.95  # both kinds of point are tested
+    np.testing.assert_array_equal(by_kd.off_network, by_tree.off_network)
+    on = ~by_tree.off_network
+    np.testing.assert_allclose(by_kd.access_m[on], by_tree.access_m[on], rtol=0, atol=1e-9)
+    kind = "time_s" if mode == "walk" else "length_m"
+    sources = index.snap(xy[on][:20], max_snap_meters=300)
+    node_cost = index.node_costs(sources, kind, limit=np.inf)
+    a = index.point_costs(node_cost, by_kd, kind, sources=sources)
+    b = index.point_costs(node_cost, by_tree, kind, sources=sources)
+    same = np.isclose(a, b, rtol=0, atol=1e-6) | (np.isinf(a) & np.isinf(b))
+    assert same.mean() > 0.999

@@ -290,7 +290,7 @@ def _bench_scale(args: argparse.Namespace) -> int:
             f"  {r['facilities']:>10,} {r['walk15_s']:>9.2f} {r['ems_distance_s']:>15.2f} "
             f"{r['peak_mb']:>8}"
         )
-    for key in ("raster", "city", "batch"):
+    for key in ("raster", "city", "network", "batch"):
         if isinstance(out.get(key), dict):
             print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in _rows([out[key]])[0].items()))
     return 0
