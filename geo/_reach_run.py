@@ -304,6 +304,8 @@ def compute_reach(
         per_cost[per_cost > limit] = np.inf  # beyond the limit the search did not go
         cost = per_cost.min(axis=0) if len(fac_xy) else np.full(n_pts, np.inf)
         nearest = per_cost.argmin(axis=0) if len(fac_xy) else np.full(n_pts, -1)
+    elif sparse_costs:  # the nearest from the facilities' own costs: no second search
+        cost, nearest = _nearest_of(sparse, n_pts)
     else:
         cost, nearest, _ = index.nearest_sources(src, pts, kind, limit=limit)
     if not per_facility:
@@ -322,6 +324,17 @@ def compute_reach(
         buffer_meters=buffer_meters,
         sparse_costs=sparse,
     )
+
+
+def _nearest_of(sparse: list[SparseCost], n: int) -> tuple[FloatArray, IntArray]:
+    """The lowest cost per point and the first facility giving it (as argmin would)."""
+    cost = np.full(n, np.inf)
+    nearest = np.full(n, -1, dtype=np.int64)
+    for k, (idx, values) in enumerate(sparse):
+        lower = values < cost[idx]
+        cost[idx[lower]] = values[lower]
+        nearest[idx[lower]] = k
+    return cost, nearest
 
 
 def _straight_line_reach(

@@ -271,6 +271,7 @@ class BatchResult:
     seconds: float
     workers: int
     scheduler: str
+    startup_seconds: float = 0.0  # until the workers were ready (cluster start, connection)
 
     def summary(self) -> str:
         """One line: runs done and failed, time, workers."""
@@ -317,6 +318,7 @@ def run_batch(
         where = f"scheduler {scheduler}"
     try:
         n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+        ready = time.perf_counter() - started
         say(f"{len(spec.tasks)} runs on {n_workers} worker(s) ({where})")
         futures = {
             client.submit(
@@ -342,7 +344,7 @@ def run_batch(
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
     table = table.sort_values(["task", "standard"], kind="stable").reset_index(drop=True)
     err = pd.DataFrame(errors).sort_values("task") if errors else pd.DataFrame()
-    return BatchResult(spec, table, err, time.perf_counter() - started, n_workers, where)
+    return BatchResult(spec, table, err, time.perf_counter() - started, n_workers, where, ready)
 
 
 def write_batch(result: BatchResult, out: Path, *, overwrite: bool = False) -> list[Path]:

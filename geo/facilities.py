@@ -7,6 +7,7 @@ Coordinates are WGS-84 inside. A file (or a ``坐标系``/``crs`` column, per ro
 from __future__ import annotations
 
 import difflib
+import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from geo import _facility_checks as _checks
 from geo import boundaries, coords, settings
@@ -616,7 +618,10 @@ def similar_names(a: str, b: str) -> bool:
     ka, kb = _NAME_FILLER.sub("", a), _NAME_FILLER.sub("", b)
     if not ka or not kb:
         return False
-    return ka == kb or difflib.SequenceMatcher(None, ka, kb).ratio() >= 0.85
+    if ka == kb:
+        return True
+    m = difflib.SequenceMatcher(None, ka, kb)  # the cheap upper bounds first
+    return m.real_quick_ratio() >= 0.85 and m.quick_ratio() >= 0.85 and m.ratio() >= 0.85
 
 
 def possible_duplicates(
@@ -630,14 +635,38 @@ def possible_duplicates(
     names = gdf["name"].astype(str).tolist()
     ids = gdf["id"].astype(str).tolist()
     types = gdf["type"].astype(str).tolist()
+    digest = hashlib.sha256(
+        "\x1f".join([*names, *ids, *types, str(max_meters)]).encode() + xy.tobytes()
+    ).hexdigest()
+    if digest not in _DUPLICATES:  # every standard of a run asks for the same register
+        if len(_DUPLICATES) > 32:
+            _DUPLICATES.clear()
+        _DUPLICATES[digest] = _duplicate_pairs(xy, names, ids, types, max_meters)
+    return list(_DUPLICATES[digest])
+
+
+_DUPLICATES: dict[str, list[tuple[str, str, str, str, str, float]]] = {}
+
+
+def _duplicate_pairs(
+    xy: npt.NDArray[np.float64],
+    names: list[str],
+    ids: list[str],
+    types: list[str],
+    max_meters: float,
+) -> list[tuple[str, str, str, str, str, float]]:
     out = []
-    for i in range(len(gdf)):
-        for j in range(i + 1, len(gdf)):
-            if types[i] != types[j] or names[i].startswith("(unnamed"):
-                continue
-            meters = float(np.hypot(*(xy[i] - xy[j])))
-            if meters <= max_meters and similar_names(names[i], names[j]):
-                out.append((ids[i], names[i], ids[j], names[j], types[i], meters))
+    # only pairs within max_meters (a k-d tree): linear in the facilities, not quadratic
+    ok = np.isfinite(xy).all(axis=1)
+    where = np.flatnonzero(ok)
+    pairs = cKDTree(xy[ok]).query_pairs(max_meters, output_type="ndarray") if len(where) else []
+    for a, b in sorted((int(where[p]), int(where[q])) for p, q in pairs):
+        i, j = min(a, b), max(a, b)
+        if types[i] != types[j] or names[i].startswith("(unnamed"):
+            continue
+        meters = float(np.hypot(*(xy[i] - xy[j])))
+        if similar_names(names[i], names[j]):
+            out.append((ids[i], names[i], ids[j], names[j], types[i], meters))
     return sorted(out, key=lambda r: r[-1])
 
 

@@ -285,9 +285,14 @@ class ReachIndex:
             return out, who
         order = np.argsort(sources.seg[src_ok], kind="stable")
         src_seg = sources.seg[src_ok][order]
-        lo = np.searchsorted(src_seg, points.seg, side="left")
-        hi = np.searchsorted(src_seg, points.seg, side="right")
-        for p in np.flatnonzero(hi > lo):
+        marked = np.zeros(len(self.seg_u) + 1, dtype=bool)  # the last entry: seg -1
+        marked[src_seg] = True
+        cand = np.flatnonzero(marked[points.seg])  # only points sharing a source's segment
+        lo = np.full(len(points.seg), 0)
+        hi = np.full(len(points.seg), 0)
+        lo[cand] = np.searchsorted(src_seg, points.seg[cand], side="left")
+        hi[cand] = np.searchsorted(src_seg, points.seg[cand], side="right")
+        for p in cand[hi[cand] > lo[cand]]:
             s = points.seg[p]
             for j in src_ok[order[lo[p] : hi[p]]]:
                 delta = points.frac[p] - sources.frac[j]
