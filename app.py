@@ -44,6 +44,7 @@ maps.install_offline_assets(APP_DIR / "static")
 TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "Minhang health facility coverage planner",
+        "no_plan": "no plan figures for this area (no plan.toml)",
         "scenario": "Scenario",
         "standard": "Standard",
         "basemap": "Basemap",
@@ -165,6 +166,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "zh": {
         "title": "闵行区医疗卫生设施覆盖规划",
+        "no_plan": "本区无规划指标（缺少 plan.toml）",
         "scenario": "情景",
         "standard": "标准",
         "basemap": "底图",
@@ -290,6 +292,17 @@ MODE_KEYS = ("inspect", "add", "move", "remove", "repin")
 def t(key: str) -> str:
     """A label in the chosen language."""
     return TEXT[st.session_state.get("lang", "zh")][key]
+
+
+def area_title() -> str:
+    """The page title: Minhang's, or the area's a data folder built by `geo area init` names."""
+    area = settings.area_inputs()
+    if not area:
+        return t("title")
+    if st.session_state.get("lang", "zh") == "zh":
+        return area.get("title_zh") or f"{area.get('name_zh') or area['name']}医疗卫生设施覆盖规划"
+    name = area.get("name_en") or area["name"]
+    return area.get("title_en") or f"{name}: health facility coverage planner"
 
 
 @st.cache_resource(show_spinner=False)
@@ -671,11 +684,15 @@ def headline(view: geo_editor.EditorView, ed: geo_editor.ScenarioEditor) -> None
         f"{100 * delta['area_share_delta']:+.2f} pp",
     )
     c3.metric(t("facilities"), int(district["facilities"]), int(delta["facilities_delta"]))
-    if view.standard.name == "walk15":
-        res, area = plan.BASELINE_WALK15_RESIDENT_SHARE, plan.BASELINE_WALK15_AREA_SHARE
+    area_plan = plan.current()  # None: an area whose data folder has no plan.toml
+    if area_plan is None:
+        target = t("no_plan")
+    elif view.standard.name == "walk15":
+        res = area_plan.baseline_walk15_resident_share
+        area = area_plan.baseline_walk15_area_share
         target = f"2020: {100 * res:.2f}% / {100 * area:.2f}%"
     else:
-        target = f"≤ {plan.EMS_SERVICE_RADIUS_KM} km, ≤ {plan.EMS_RESPONSE_MINUTES:g} min"
+        target = f"≤ {area_plan.ems_service_radius_km} km, ≤ {area_plan.ems_response_minutes:g} min"
     c4.markdown(f"**{t('plan')}**  \n{target}")
     st.caption(f"{t('changes')} {local_text(view.reference)}")
     if int(district["facilities"]) == 0:  # 0 % is no measurement: say why and how to fix it
@@ -958,7 +975,7 @@ def main() -> None:
         no_data_page(folder, how, missing)
         st.stop()
     choice = sidebar()
-    st.title(t("title"))
+    st.title(area_title())
     with st.container():  # one slot, whatever it holds: the map below keeps its place
         if "error" in st.session_state:
             st.error(local_text(st.session_state.pop("error")))

@@ -173,7 +173,7 @@ def _facilities_case(n_fac: int) -> dict[str, JSONValue]:
 def _raster_case(cells: int) -> dict[str, JSONValue]:
     """Write a 100 m GeoTIFF of ``cells`` cells centred on the district and load it."""
     import rasterio
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     from geo import coverage, population, settings
 
@@ -193,7 +193,7 @@ def _raster_case(cells: int) -> dict[str, JSONValue]:
             count=1,
             dtype="float32",
             crs=settings.metric_crs,
-            transform=from_origin(cx - side * 50, cy + side * 50, 100, 100),
+            transform=Affine(100.0, 0.0, cx - side * 50, 0.0, -100.0, cy + side * 50),
         ) as dst:
             dst.write(data, 1)
         started = time.perf_counter()

@@ -367,8 +367,8 @@ def _metadata(
             ],
             "area_note": (
                 f"areas from {len(part)} subdistrict polygons made disjoint (overlaps go to the "
-                f"lower code), {part['area_km2'].sum():.2f} km² in all "
-                f"(plan: {plan.PLAN_AREA_KM2} km²)"
+                f"lower code), {part['area_km2'].sum():.2f} km² in all"
+                + (f" (plan: {found.area_km2} km²)" if (found := plan.current()) else "")
             ),
             "area_method": (
                 f"covered area = cells of {grid.cell_meters:g} m whose centre lies within "

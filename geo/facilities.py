@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -521,7 +521,13 @@ def facilities_from_pack(*, merge_meters: float = DEFAULT_MERGE_METERS) -> Facil
     Records with the same name within ``merge_meters`` (a point and its building, or several
     buildings of one hospital) become one facility; ``merged`` says how many records were folded.
     """
-    raw = read_table(settings.data_file("facilities/osm_health_facilities.csv"))
+    path = settings.data_file("facilities/osm_health_facilities.csv")
+    raw = read_table(path)
+    if "type" in raw.columns:  # typed already (geo area init, by its editable tag mapping)
+        area = settings.area_inputs()
+        table = read_facilities(path)
+        name = area.get("name", path.parent.parent.name)
+        return replace(table, source=f"OpenStreetMap health facilities of {name} ({path.name})")
     return facilities_from_osm_table(raw, source=PACK_FACILITY_SOURCE, merge_meters=merge_meters)
 
 

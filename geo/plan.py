@@ -1,17 +1,26 @@
-"""Figures from the district plan that the product models (quoted from ``shared/seeds``).
+"""The district plan's figures, from the data folder's ``plan.toml``.
 
-Source: 关于全面加强闵行区医疗卫生服务体系高质量发展的建设方案 (targets for 2025); see
-``../shared/PLAN_FACTS.md``. Nothing here is computed: these are the official figures that the
-product's own results are compared against.
+Each area's data folder may hold a ``plan.toml`` (the embedded Minhang one: ``data/plan.toml``,
+quoted from 关于全面加强闵行区医疗卫生服务体系高质量发展的建设方案, targets for 2025; see
+``../shared/PLAN_FACTS.md``). Nothing there is computed: these are the official figures the
+product's own results are compared with. :func:`current` gives the plan of the data folder in
+use (None for an area without one: features that need it say so, :func:`require`); the module
+constants are the embedded Minhang plan's figures, the defaults of its runs.
 """
 
 from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
 import shapely
 
 from geo import _io, settings
+from geo._errors import DataFolderError
 
 __all__ = [
     "BASELINE_BLIND_SPOT_UNITS",
@@ -19,6 +28,7 @@ __all__ = [
     "BASELINE_WALK15_RESIDENT_SHARE",
     "CORRIDORS_HORIZONTAL",
     "CORRIDORS_VERTICAL",
+    "EMBEDDED",
     "EMS_RESPONSE_MINUTES",
     "EMS_SERVICE_RADIUS_KM",
     "FACILITIES_PER_100K_2020",
@@ -26,79 +36,143 @@ __all__ = [
     "NEW_AMBULANCE_SUBSTATIONS",
     "OFFICIAL_COUNTS_2020",
     "PLAN_AREA_KM2",
+    "PLAN_FILE",
     "PLAN_POPULATION_2020",
     "PLAN_SOURCE",
     "TABLE2_NEW_SITES",
+    "Plan",
     "corridor_layer",
     "corridor_names",
+    "current",
+    "read_plan",
+    "require",
 ]
 
-PLAN_SOURCE = "闵行区医疗卫生服务体系高质量发展建设方案 (2025 targets; baseline end of 2020)"
 
-#: Resident population at the end of 2020 (plan) and the census 2020 figure (district.geojson tag).
-PLAN_POPULATION_2020 = 2_653_500
-PLAN_AREA_KM2 = 372.56
+@dataclass(frozen=True)
+class Plan:
+    """A district plan's figures, as its ``plan.toml`` gives them."""
 
+    source: str
+    population_2020: float
+    area_km2: float
+    baseline_walk15_area_share: float
+    baseline_walk15_resident_share: float
+    baseline_blind_spot_units: tuple[str, ...]
+    facilities_per_100k_2020: float
+    facilities_per_100k_2025: float
+    ems_service_radius_km: float
+    ems_response_minutes: float
+    new_ambulance_substations: int
+    official_counts_2020: dict[str, int]
+    table2_new_sites: dict[str, tuple[int, int]]
+    corridors_vertical: tuple[tuple[str, ...], ...]
+    corridors_horizontal: tuple[tuple[str, ...], ...]
+
+
+#: A data folder's plan file.
+PLAN_FILE = "plan.toml"
+
+
+def read_plan(path: Path) -> Plan:
+    """Read a ``plan.toml``.
+
+    Raises
+    ------
+    DataFolderError
+        Not readable TOML, or a figure missing or of the wrong kind (named).
+    """
+    try:
+        p = tomllib.loads(path.read_text("utf-8"))["plan"]
+        corridors = p.get("corridors", {})
+        return Plan(
+            source=str(p["source"]),
+            population_2020=float(p["population_2020"]),
+            area_km2=float(p["area_km2"]),
+            baseline_walk15_area_share=float(p["baseline_walk15_area_share"]),
+            baseline_walk15_resident_share=float(p["baseline_walk15_resident_share"]),
+            baseline_blind_spot_units=tuple(p.get("baseline_blind_spot_units", ())),
+            facilities_per_100k_2020=float(p["facilities_per_100k_2020"]),
+            facilities_per_100k_2025=float(p["facilities_per_100k_2025"]),
+            ems_service_radius_km=float(p["ems_service_radius_km"]),
+            ems_response_minutes=float(p["ems_response_minutes"]),
+            new_ambulance_substations=int(p["new_ambulance_substations"]),
+            official_counts_2020={str(k): int(v) for k, v in p["official_counts_2020"].items()},
+            table2_new_sites={
+                str(k): (int(v[0]), int(v[1])) for k, v in p.get("table2_new_sites", {}).items()
+            },
+            corridors_vertical=tuple(tuple(c) for c in corridors.get("vertical", ())),
+            corridors_horizontal=tuple(tuple(c) for c in corridors.get("horizontal", ())),
+        )
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        msg = f"{path}: not a readable plan file: {exc}"
+        raise DataFolderError(msg) from exc
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        msg = f"{path}: [plan] {exc}: a figure is missing or not a number"
+        raise DataFolderError(msg) from exc
+
+
+@lru_cache(maxsize=4)
+def _plan_at(path: str, mtime: float) -> Plan:
+    return read_plan(Path(path))
+
+
+def current() -> Plan | None:
+    """The plan of the data folder in use (its ``plan.toml``); None if the area has none."""
+    path = settings.resolve_data_folder() / PLAN_FILE
+    if not path.is_file():
+        return None
+    return _plan_at(str(path), path.stat().st_mtime)
+
+
+def require(feature: str) -> Plan:
+    """The data folder's plan, or an error saying that ``feature`` needs one."""
+    found = current()
+    if found is None:
+        folder = settings.resolve_data_folder()
+        msg = (
+            f"{feature} needs the district plan's figures, and the data folder {folder} has no "
+            f"{PLAN_FILE} (the embedded Minhang folder has one: data/{PLAN_FILE})"
+        )
+        raise DataFolderError(msg)
+    return found
+
+
+#: The embedded area's plan (Minhang, data/plan.toml): the defaults below are its figures.
+EMBEDDED = read_plan(settings.DEFAULT_DATA_FOLDER / PLAN_FILE)
+
+PLAN_SOURCE = EMBEDDED.source
+#: Resident population at the end of 2020 (plan) and the district's area (plan).
+PLAN_POPULATION_2020 = EMBEDDED.population_2020
+PLAN_AREA_KM2 = EMBEDDED.area_km2
 #: Official facility counts at the end of 2020, by the product's facility type.
-OFFICIAL_COUNTS_2020: dict[str, int] = {
-    "chc": 13,
-    "branch": 17,
-    "station": 77,
-    "village_clinic": 50,
-    "hospital": 44,
-    "emergency_centre": 1,
-}
-
+OFFICIAL_COUNTS_2020: dict[str, int] = EMBEDDED.official_counts_2020
 #: Walking 15-minute basic medical service circle, end of 2020 (plan's own figures).
-BASELINE_WALK15_AREA_SHARE = 0.6824
-BASELINE_WALK15_RESIDENT_SHARE = 0.8584
-BASELINE_BLIND_SPOT_UNITS = ("吴泾镇", "马桥镇", "浦江镇", "浦锦街道")
-
+BASELINE_WALK15_AREA_SHARE = EMBEDDED.baseline_walk15_area_share
+BASELINE_WALK15_RESIDENT_SHARE = EMBEDDED.baseline_walk15_resident_share
+BASELINE_BLIND_SPOT_UNITS = EMBEDDED.baseline_blind_spot_units
 #: Community health service facilities per 100,000 residents: end of 2020, and the 2025 target.
-FACILITIES_PER_100K_2020 = 6.02
-FACILITIES_PER_100K_2025 = 6.73
-
+FACILITIES_PER_100K_2020 = EMBEDDED.facilities_per_100k_2020
+FACILITIES_PER_100K_2025 = EMBEDDED.facilities_per_100k_2025
 #: Pre-hospital emergency standards.
-EMS_SERVICE_RADIUS_KM = 3.5
-EMS_RESPONSE_MINUTES = 12.0
-NEW_AMBULANCE_SUBSTATIONS = 5
-
+EMS_SERVICE_RADIUS_KM = EMBEDDED.ems_service_radius_km
+EMS_RESPONSE_MINUTES = EMBEDDED.ems_response_minutes
+NEW_AMBULANCE_SUBSTATIONS = EMBEDDED.new_ambulance_substations
 #: Table 2: new community health facilities by 2025: (centres incl. branch centres, stations).
-TABLE2_NEW_SITES: dict[str, tuple[int, int]] = {
-    "江川路街道": (1, 2),
-    "古美街道": (1, 1),
-    "新虹街道": (0, 1),
-    "华漕镇": (0, 0),
-    "虹桥镇": (1, 0),  # the centre is under construction
-    "七宝镇": (1, 3),
-    "梅陇镇": (1, 4),
-    "莘庄镇": (0, 3),
-    "颛桥镇": (0, 9),
-    "马桥镇": (0, 0),
-    "吴泾镇": (0, 0),
-    "浦江镇": (0, 0),
-    "浦锦街道": (1, 1),
-    "莘庄工业区": (0, 2),
-}
-
+TABLE2_NEW_SITES: dict[str, tuple[int, int]] = EMBEDDED.table2_new_sites
 #: "Three vertical, four horizontal" (三纵四横) emergency corridors, as OSM road names.
-CORRIDORS_VERTICAL: tuple[tuple[str, ...], ...] = (
-    ("浦星公路", "浦星路"),
-    ("莲花南路", "莲花路"),
-    ("沪闵路", "七莘路"),
-)
-CORRIDORS_HORIZONTAL: tuple[tuple[str, ...], ...] = (
-    ("江川路",),
-    ("金都路",),
-    ("漕宝路",),
-    ("北翟路",),
-)
+CORRIDORS_VERTICAL: tuple[tuple[str, ...], ...] = EMBEDDED.corridors_vertical
+CORRIDORS_HORIZONTAL: tuple[tuple[str, ...], ...] = EMBEDDED.corridors_horizontal
 
 
-def corridor_names() -> list[tuple[str, str, tuple[str, ...]]]:
-    """The seven corridors as (label, direction, OSM road names)."""
-    out = [(" – ".join(n), "vertical", n) for n in CORRIDORS_VERTICAL]
-    out += [(" – ".join(n), "horizontal", n) for n in CORRIDORS_HORIZONTAL]
+def corridor_names(found: Plan | None = None) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The plan's corridors as (label, direction, OSM road names): of ``found``, else of the
+    data folder's plan (none without one)."""
+    p = found or current()
+    if p is None:
+        return []
+    out = [(" – ".join(n), "vertical", n) for n in p.corridors_vertical]
+    out += [(" – ".join(n), "horizontal", n) for n in p.corridors_horizontal]
     return out
 
 
@@ -109,13 +183,20 @@ def corridor_layer(roads: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     with ``corridor`` (label), ``direction``, ``length_km`` and the merged geometry. A corridor
     whose names match nothing is kept with an empty geometry and ``length_km`` 0, so the gap shows.
     """
+    names = corridor_names()
+    if not names:  # an area without a plan: no corridors to draw
+        empty = gpd.GeoDataFrame(
+            {"corridor": [], "direction": []}, geometry=[], crs=settings.wgs84_crs
+        )
+        empty["length_km"] = []
+        return empty
     if roads is None:
         roads = pyogrio.read_dataframe(
             _io.vector_source(settings.data_file("roads/minhang_roads_osm_simplified.geojson"))
         )
     rows = []
-    for label, direction, names in corridor_names():
-        lines = roads[roads["name"].isin(names)]
+    for label, direction, road_names in names:
+        lines = roads[roads["name"].isin(road_names)]
         geom = shapely.line_merge(shapely.union_all(lines.geometry.values)) if len(lines) else None
         rows.append({"corridor": label, "direction": direction, "geometry": geom})
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.wgs84_crs)

@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 
 from geo import boundaries, settings
 from geo._errors import InputFileError, RowProblem, UnknownSubdistrictError
@@ -172,6 +173,41 @@ def population_from_points(
     return Population(gdf=gdf, source=source, notes=tuple(notes))
 
 
+#: Spacing of the points a subdistrict's residents are spread over when the data folder has no
+#: residential addresses (an area built by ``geo area init``).
+GRID_SPACING_M = 200.0
+
+
+def _addresses_or_grid(sub: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The residential addresses, or (a data folder without them) a 200 m grid of points in
+    each subdistrict, so a table's totals are spread evenly over the unit's area."""
+    if settings.find_data_file(
+        settings.resolve_data_folder(), "residential/residential_addresses_2022.csv"
+    ):
+        return _read_addresses()
+    frames = []
+    metric = sub.to_crs(settings.metric_crs)
+    for code, geom in zip(metric["code"], metric.geometry, strict=True):
+        x0, y0, x1, y1 = geom.bounds
+        xs = np.arange(x0 + GRID_SPACING_M / 2, x1, GRID_SPACING_M)
+        ys = np.arange(y0 + GRID_SPACING_M / 2, y1, GRID_SPACING_M)
+        gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+        inside = shapely.contains_xy(geom, gx, gy)
+        pts = gpd.GeoSeries(
+            gpd.points_from_xy(gx[inside], gy[inside]), crs=settings.metric_crs
+        ).to_crs(settings.wgs84_crs)
+        frames.append(
+            gpd.GeoDataFrame(
+                {"address": "(200 m grid)", "subdistrict_code": code}, geometry=pts.values
+            )
+        )
+    if not frames:
+        return gpd.GeoDataFrame(
+            {"address": [], "subdistrict_code": []}, geometry=[], crs=settings.wgs84_crs
+        )
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.wgs84_crs)
+
+
 def population_from_table(path: str | Path, *, sheet: str | int | None = None) -> Population:
     """Subdistrict totals from a planner's table, spread evenly over residential points per unit.
 
@@ -187,7 +223,7 @@ def population_from_table(path: str | Path, *, sheet: str | int | None = None) -
     sub = boundaries.subdistricts()
     totals, problems = _parse_totals(df, cols, sub)
     raise_if_problems(problems, source=path.name, what="population")
-    addresses = _read_addresses()
+    addresses = _addresses_or_grid(sub)
     frames: list[gpd.GeoDataFrame] = []
     notes: list[str] = []
     for code, residents in totals.items():
@@ -366,7 +402,20 @@ def population_from_upload(file_name: str, data: bytes) -> Population:
 def load_population(source: str | Path = "pack") -> Population:
     """``"pack"`` (the address proxy), a subdistrict table (.csv/.xlsx) or a raster (.tif)."""
     if str(source) == "pack":
-        return population_from_addresses()
+        area = settings.area_inputs()
+        folder = settings.resolve_data_folder()
+        if not area.get("population") and settings.find_data_file(
+            folder, "residential/residential_addresses_2022.csv"
+        ):
+            return population_from_addresses()
+        if not area.get("population"):
+            msg = (
+                f"the area {area.get('name')!r} has no population file: coverage of residents "
+                "needs one (geo area init ... --population FILE.tif|table, or set population "
+                "in the scenario's [parameters])"
+            )
+            raise InputFileError(msg)
+        source = settings.data_file(area["population"])
     path = Path(source)
     if path.suffix.lower() in {".tif", ".tiff", ".vrt"}:
         return population_from_raster(path)

@@ -122,8 +122,9 @@ def provenance(
         counts = facilities["type"].value_counts() if "type" in facilities else {}
         meta["facilities_source"] = facilities_source or f"{len(facilities)} facilities"
         meta["facility_counts"] = {t: int(counts.get(t, 0)) for t in FACILITY_TYPES}
-    meta["official_counts_2020"] = dict(plan.OFFICIAL_COUNTS_2020)
-    meta["official_source"] = plan.PLAN_SOURCE
+    area_plan = plan.current()  # an area without a plan.toml has no official counts
+    meta["official_counts_2020"] = dict(area_plan.official_counts_2020) if area_plan else {}
+    meta["official_source"] = area_plan.source if area_plan else f"{NOT_USED} (no plan.toml)"
     meta["parameters"] = dict(parameters or {})
     meta["software_version"] = __version__
     meta["computed_at"] = datetime.now(UTC).astimezone().isoformat(timespec="seconds")

@@ -13,12 +13,14 @@ from geo._errors import DataFolderError
 
 __all__ = [
     "AMAP_KEY_ENV_VAR",
+    "AREA_FILE",
     "CACHE_ENV_VAR",
     "DATA_ENV_VAR",
     "DATA_FILES",
     "DEFAULT_DATA_FOLDER",
     "REPO_ROOT",
     "amap_key",
+    "area_inputs",
     "cache_folder",
     "census_population",
     "check_data_folder",
@@ -27,6 +29,7 @@ __all__ = [
     "find_data_file",
     "metric_crs",
     "missing_data_files",
+    "required_data_files",
     "resolve_amap_key",
     "resolve_cache_folder",
     "resolve_data_folder",
@@ -141,10 +144,42 @@ def find_data_file(folder: Path, relative: str) -> Path | None:
     return None
 
 
+#: A data folder's own description (``geo.area``): its name, code and input files.
+AREA_FILE = "area.toml"
+
+
+def area_inputs(folder: Path | None = None) -> dict[str, str]:
+    """The ``[area]`` table of a data folder's ``area.toml`` ({} without one, or unreadable: the
+    full reader, :func:`geo.area.area_config`, says what is wrong)."""
+    import tomllib
+
+    base = resolve_data_folder() if folder is None else folder
+    try:
+        table = tomllib.loads((base / AREA_FILE).read_text("utf-8")).get("area", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    return {str(k): str(v) for k, v in table.items()} if isinstance(table, dict) else {}
+
+
+def required_data_files(folder: Path | None = None) -> tuple[str, ...]:
+    """The files a data folder must hold: :data:`DATA_FILES`, or for a folder with an
+    ``area.toml`` (built by ``geo area init``) its boundaries, facilities and roads (residents
+    come from its population file, if any)."""
+    area = area_inputs(folder)
+    if "roads" not in area:  # the embedded Minhang layout
+        return DATA_FILES
+    return (
+        "boundaries/district.geojson",
+        "boundaries/subdistricts.geojson",
+        "facilities/osm_health_facilities.csv",
+        area.get("roads", DATA_FILES[2]),
+    )
+
+
 def missing_data_files(folder: Path | None = None) -> list[str]:
-    """The :data:`DATA_FILES` absent from ``folder`` (default: the resolved data folder)."""
+    """The :func:`required_data_files` absent from ``folder`` (default: the resolved one)."""
     folder = resolve_data_folder() if folder is None else folder
-    return [rel for rel in DATA_FILES if find_data_file(folder, rel) is None]
+    return [rel for rel in required_data_files(folder) if find_data_file(folder, rel) is None]
 
 
 def data_file(relative: str) -> Path:

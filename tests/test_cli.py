@@ -25,6 +25,7 @@ COMMANDS = (
     "compare",
     "report",
     "batch",
+    "area",
     "access",
     "plan-scenario",
     "bench",

@@ -29,15 +29,17 @@ def _cmd_info(args: argparse.Namespace) -> int:
     sub = boundaries.load_subdistricts()
     area_km2 = float(coverage.partition_subdistricts()["area_km2"].sum())  # overlaps counted once
     fac = facilities.facilities_from_pack()
-    pop = population.population_from_addresses()
+    pop = population.load_population()
     counts = fac.counts_by_type()
-    official = plan.OFFICIAL_COUNTS_2020
+    area_plan = plan.current()  # None: an area without a plan.toml
+    official = area_plan.official_counts_2020 if area_plan else {}
+    plan_area = area_plan.area_km2 if area_plan else None
     info = {
         "data_folder": str(settings.resolve_data_folder()),
         "subdistricts": len(sub),
         "approximate_boundaries": sub.loc[sub["boundary_status"] != "surveyed", "name_zh"].tolist(),
         "area_km2": round(area_km2, 2),
-        "plan_area_km2": plan.PLAN_AREA_KM2,
+        "plan_area_km2": plan_area,
         "facilities": fac.summary(),
         "facilities_by_type": {
             k: {"osm": v, "official_2020": official.get(k)} for k, v in counts.items()
@@ -55,7 +57,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     approx = ", ".join(info["approximate_boundaries"])
     print(
         f"{len(sub)} subdistricts, {info['area_km2']:.2f} km² with overlaps counted once (plan: "
-        f"{plan.PLAN_AREA_KM2} km²; approximate boundaries: {approx})"
+        f"{plan_area or '—'} km²; approximate boundaries: {approx})"
     )
     print(f"facilities: {fac.summary()}")
     for code, n in counts.items():

@@ -8,6 +8,7 @@ from typing import Any
 
 from geo import __version__, settings
 from geo.cli.access import register_access
+from geo.cli.area import register_area
 from geo.cli.batch import register_batch
 from geo.cli.data import register_data_commands
 from geo.cli.explore import (
@@ -216,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_compare)
     register_report(sub)
     register_batch(sub)
+    register_area(sub)
     register_access(sub)
 
     p = sub.add_parser(

@@ -427,8 +427,10 @@ def load_network(
     _check_mode(mode)
     opts = options or BuildOptions()
     if str(source) == "pack":
-        path = settings.data_file(PACK_ROADS)
-        opts = dataclasses.replace(opts, source=opts.source or PACK_SOURCE)
+        area = settings.area_inputs()  # an area built by `geo area init` names its roads
+        path = settings.data_file(area.get("roads", PACK_ROADS))
+        label = f"{area['name']}: {area.get('source', path.name)}" if area.get("roads") else None
+        opts = dataclasses.replace(opts, source=opts.source or label or PACK_SOURCE)
     else:
         path = _existing_file(source)
     key = _digest(_file_digest(path), mode, opts.cache_params(mode), _code_version())

@@ -165,7 +165,8 @@ def candidates_from_network(
 
 def plan_corridors() -> tuple[tuple[str, ...], ...]:
     """The plan's seven EMS corridors (三纵四横) as groups of OSM road names."""
-    return (*plan.CORRIDORS_VERTICAL, *plan.CORRIDORS_HORIZONTAL)
+    found = plan.require("the plan's emergency corridors")
+    return (*found.corridors_vertical, *found.corridors_horizontal)
 
 
 def _corridor_mask(index: ReachIndex, names: Sequence[str]) -> BoolArray:

@@ -262,7 +262,8 @@ def _resolve_quota(quota: QuotaSpec, sub: gpd.GeoDataFrame) -> _Quota | int:
         if quota != "plan":
             msg = f"quota={quota!r}: expected 'plan', a number of sites or {{unit: count}}"
             raise SiteSelectionError(msg)
-        items: Mapping[str, int | tuple[int, int]] = plan.TABLE2_NEW_SITES
+        table2 = plan.require("quota='plan' (Table 2)").table2_new_sites
+        items: Mapping[str, int | tuple[int, int]] = table2
         label = "plan Table 2 (new centres + stations per unit)"
     elif isinstance(quota, Mapping):
         items, label = quota, "given per unit"
