@@ -102,7 +102,7 @@ def area_index(
     if key not in _AREA_CACHE:
         digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
         # named network-*: the network cache's pruning removes it when unused
-        path = settings.resolve_cache_folder() / f"network-area-{digest[:20]}.npz"
+        path = settings.resolve_cache_folder() / f"network-area-{digest[:20]}.bin"
         found = read_area_index(path, key=digest)
         if found is None:
             found = build_area_index(

@@ -29,8 +29,6 @@ import json
 import logging
 import os
 import tempfile
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,59 +132,81 @@ class AreaIndex:
 _ARRAYS = ("cell_unit", "seg_ptr", "pair_cell", "pair_t0", "pair_t1")
 
 
-def _crc(arrays: list[npt.NDArray[np.generic]]) -> int:
-    crc = 0
-    for a in arrays:
-        crc = zlib.crc32(np.ascontiguousarray(a).data, crc)
-    return crc
+_MAGIC = b"GEOAREA2"
 
 
 def write_area_index(path: Path, index: AreaIndex, *, key: str) -> None:
-    """Store an index as plain arrays (no pickle), atomically (temporary file, then rename)."""
-    arrays = [getattr(index, name) for name in _ARRAYS]
-    head = {
-        "key": key,
-        "cell_meters": index.cell_meters,
-        "buffer_meters": index.buffer_meters,
-        "n_units": index.n_units,
-        "crc32": _crc(arrays),
-    }
+    """Store an index as raw arrays behind a JSON header (no pickle), atomically (temporary file,
+    then rename); :func:`read_area_index` maps them into memory without reading them."""
+    arrays = {name: np.ascontiguousarray(getattr(index, name)) for name in _ARRAYS}
+    layout, offset = {}, 0
+    for name, a in arrays.items():
+        layout[name] = {"dtype": a.dtype.str, "shape": list(a.shape), "offset": offset}
+        offset += a.nbytes + (-a.nbytes % 64)
+    head = json.dumps(
+        {
+            "key": key,
+            "cell_meters": index.cell_meters,
+            "buffer_meters": index.buffer_meters,
+            "n_units": index.n_units,
+            "arrays": layout,
+            "data_bytes": offset,
+        }
+    ).encode()
+    start = len(_MAGIC) + 8 + len(head)
+    start += -start % 64
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(
-                f,
-                head=np.frombuffer(json.dumps(head).encode(), dtype=np.uint8),
-                **dict(zip(_ARRAYS, arrays, strict=True)),
-            )
+            f.write(_MAGIC + len(head).to_bytes(8, "little") + head)
+            f.write(b"\0" * (start - len(_MAGIC) - 8 - len(head)))
+            for a in arrays.values():
+                f.write(a.tobytes())
+                f.write(b"\0" * (-a.nbytes % 64))
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
 def read_area_index(path: Path, *, key: str) -> AreaIndex | None:
-    """The stored index, or None (logged) if the file is missing, foreign or damaged."""
+    """The stored index with its arrays memory-mapped (pages read when touched); None (logged)
+    if the file is missing, foreign, or not of the size its header says (a partial write)."""
     if not path.exists():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
-            head = json.loads(data["head"].tobytes().decode())
-            if head.get("key") != key:
-                return None
-            arrays = {name: data[name] for name in _ARRAYS}
-        if _crc([arrays[n] for n in _ARRAYS]) != head["crc32"]:
-            msg = "checksum mismatch"
+        with path.open("rb") as f:
+            if f.read(len(_MAGIC)) != _MAGIC:
+                msg = "not an area index"
+                raise ValueError(msg)
+            size = int.from_bytes(f.read(8), "little")
+            head = json.loads(f.read(size).decode())
+        if head.get("key") != key:
+            return None
+        start = len(_MAGIC) + 8 + size
+        start += -start % 64
+        if path.stat().st_size != start + int(head["data_bytes"]):
+            msg = "truncated"
             raise ValueError(msg)
+        arrays = {
+            name: np.memmap(
+                path,
+                dtype=np.dtype(spec["dtype"]),
+                mode="r",
+                offset=start + int(spec["offset"]),
+                shape=tuple(spec["shape"]),
+            )
+            for name, spec in head["arrays"].items()
+        }
         with contextlib.suppress(OSError):
             os.utime(path)  # mark as used, so pruning keeps it
         return AreaIndex(
             cell_meters=float(head["cell_meters"]),
             buffer_meters=float(head["buffer_meters"]),
             n_units=int(head["n_units"]),
-            **arrays,
+            **{name: arrays[name] for name in _ARRAYS},
         )
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as err:
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
         logger.warning("area index %s is unreadable (%s); rebuilding it", path, err)
         return None
 

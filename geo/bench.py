@@ -92,10 +92,12 @@ def run_bench(
     )
     say("ours: compute_reach with per-facility and merged polygons")
     ours_s, rr = _timed(
-        lambda: coverage.compute_reach(walk15, gdf, pop, network=walk, per_facility=True),
+        lambda: _with_polygons(
+            coverage.compute_reach(walk15, gdf, pop, network=walk, per_facility=True)
+        ),
         repeat=repeat,
     )
-    full_s = _full_coverage(walk, drive, fac, pop, repeat=repeat, say=say)
+    full_first_s, full_s = _full_coverage(walk, drive, fac, pop, repeat=repeat, say=say)
     incremental = _incremental(walk, gdf, pop, repeat=repeat, say=say)
     access_figures = _access(walk, drive, gdf, pop, repeat=repeat, say=say)
     from geo.optimize import bench_suggest
@@ -113,12 +115,19 @@ def run_bench(
         "reference_area_km2": round(ref_poly.area / 1e6, 2),
         "ours_area_km2": round(rr.merged_m.area / 1e6, 2),
         "full_coverage_s": round(full_s, 4),
+        "full_coverage_first_s": round(full_first_s, 4),
         "full_coverage_standards": list(parameters.STANDARD_NAMES),
         "ems_facility_types": list(EMS_STAND_IN_TYPES),
         **incremental,
         **access_figures,
         **suggest,
     }
+
+
+def _with_polygons(rr: coverage.ReachResult) -> coverage.ReachResult:
+    """Build the polygons now (they are lazy): the reference builds its polygons too."""
+    assert rr.merged_m is not None and len(rr.per_facility_m) >= 0
+    return rr
 
 
 def _metric_xy(gdf: gpd.GeoDataFrame) -> tuple[list[float], list[float]]:
@@ -134,7 +143,7 @@ def _full_coverage(
     *,
     repeat: int,
     say: Callable[[str], None],
-) -> float:
+) -> tuple[float, float]:
     say("full-district coverage, all four standards (networks loaded)")
     stds = [
         standards.make_standard("walk15"),
@@ -143,14 +152,15 @@ def _full_coverage(
         standards.make_standard("straight_line", facility_types=EMS_STAND_IN_TYPES),
     ]
     nets = {"walk": walk, "drive": drive, "none": None}
-    coverage.reach_index(drive)
 
     def run() -> None:
         for std in stds:
             coverage.compute_coverage(std, fac, pop, network=nets[std.mode])
 
+    first, _ = _timed(run, repeat=1)  # cold: area indexes read from the cache folder, snapping
     seconds, _ = _timed(run, repeat=repeat)
-    return seconds
+    say(f"full coverage: first {first:.3f} s, then median {seconds:.3f} s")
+    return first, seconds
 
 
 def _incremental(

@@ -613,3 +613,25 @@ def test_a_network_that_mostly_misses_the_residents_is_warned_about_with_the_fig
     zh = coverage.network_miss_note(13500, 14500, source="x", max_snap_meters=300, lang="zh")
     assert zh is not None and "93.1%" in zh
     assert coverage.network_miss_note(7250, 14500, source="x", max_snap_meters=300) is None
+
+
+def test_the_area_index_cache_holds_data_and_a_damaged_file_is_rebuilt(pack, tmp_path):
+    """Written as raw arrays behind a JSON header, read back memory-mapped and equal; a file cut
+    short, or of another key, is not read (None: the caller rebuilds it)."""
+    from geo import area_index
+
+    index = coverage.reach_index(load_network("walk"))
+    built = area_index.build_area_index(
+        index, coverage.partition_subdistricts(), buffer_meters=100.0, cell_meters=50.0
+    )
+    path = tmp_path / "network-area-test.bin"
+    area_index.write_area_index(path, built, key="k1")
+    back = area_index.read_area_index(path, key="k1")
+    assert back is not None and back.cell_meters == 50.0 and back.n_units == built.n_units
+    for name in ("cell_unit", "seg_ptr", "pair_cell", "pair_t0", "pair_t1"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(built, name))
+    assert area_index.read_area_index(path, key="another") is None
+    path.write_bytes(path.read_bytes()[:-100])
+    assert area_index.read_area_index(path, key="k1") is None
+    path.write_bytes(b"import os; os.system('echo pwned')")
+    assert area_index.read_area_index(path, key="k1") is None

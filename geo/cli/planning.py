@@ -230,7 +230,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     )
     print(
         f"full-district coverage, {len(_texts(out['full_coverage_standards']))} standards: "
-        f"{out['full_coverage_s']:.3f} s   (target < 2 s; EMS counts "
+        f"{out['full_coverage_s']:.3f} s, the first in the process "
+        f"{out['full_coverage_first_s']:.3f} s   (target < 0.5 s; EMS counts "
         f"{', '.join(_texts(out['ems_facility_types']))} as a stand-in: no substations)"
     )
     print(f"one edit: add {out['add_ms']:.1f} ms, move {out['move_ms']:.1f} ms   (target < 15 ms)")

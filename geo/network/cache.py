@@ -287,7 +287,8 @@ def _write_cache(cache_file: Path, net: Network) -> None:
 def _prune_cache(folder: Path) -> None:
     """Delete cached networks unused for :data:`CACHE_MAX_AGE_DAYS` (reads refresh the time)."""
     cutoff = time.time() - CACHE_MAX_AGE_DAYS * 86400
-    for old in [*folder.glob(f"network-*{CACHE_SUFFIX}"), *folder.glob("network-*.pickle")]:
+    stale = [*folder.glob(f"network-*{CACHE_SUFFIX}"), *folder.glob("network-area-*.bin")]
+    for old in [*stale, *folder.glob("network-*.pickle")]:
         try:
             if old.stat().st_mtime < cutoff:
                 old.unlink()
