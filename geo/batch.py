@@ -3,6 +3,7 @@
 A batch is a TOML file (``geo batch SPEC.toml``)::
 
     name = "ems-sensitivity"              # the output files' stem
+    areas = ["data", "areas/长宁区"]        # data folders (relative to SPEC); default: in use
     scenarios = ["baseline", "plan-2025"]  # names in scenarios/ or .toml paths (relative: to SPEC)
     [parameters]                           # fixed for every run (optional)
     standards = ["ems_time"]
@@ -10,7 +11,8 @@ A batch is a TOML file (``geo batch SPEC.toml``)::
     dispatch_delay_minutes = [1, 2, 3, 4, 5]
     congestion_factor = [1.0, 1.2, 1.4, 1.6]
 
-Each run is a Dask task: :func:`run_task` resolves the scenario, applies the parameters (the
+Each run is a Dask task: :func:`run_task` takes its area's data folder (many areas: many
+districts in one batch), resolves the scenario, applies the parameters (the
 scenario's own, then ``[parameters]``, then the sweep's values) and runs
 :func:`geo.scenarios.run_scenario`. Networks and population are loaded once per worker process
 (kept in this module, keyed by what the parameters name) and reused by every task on it. The
@@ -80,16 +82,18 @@ RESULT_COLUMNS = (
 
 @dataclass(frozen=True)
 class BatchTask:
-    """One run: a scenario and the parameters changed for it (fixed ones and the sweep's)."""
+    """One run: a scenario, the data folder (area) it runs on (None: the default one) and the
+    parameters changed for it (fixed ones and the sweep's)."""
 
     number: int
     scenario: str
-    folder: str | None
+    area: str | None
     changes: tuple[tuple[str, JSONValue], ...]
 
     def inputs(self) -> dict[str, JSONValue]:
         """What the run was asked for, as one flat mapping (for result and error rows)."""
-        return {"task": self.number, "scenario": self.scenario, **dict(self.changes)}
+        where: dict[str, JSONValue] = {"area": self.area} if self.area else {}
+        return {"task": self.number, **where, "scenario": self.scenario, **dict(self.changes)}
 
 
 @dataclass(frozen=True)
@@ -118,13 +122,14 @@ def load_batch_spec(path: str | Path) -> BatchSpec:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         msg = f"{spec_path}: not a readable TOML batch file: {exc}"
         raise InputFileError(msg) from exc
-    unknown = sorted(set(data) - {"name", "scenarios", "parameters", "sweep"})
+    unknown = sorted(set(data) - {"name", "areas", "scenarios", "parameters", "sweep"})
     if unknown:
         msg = (
             f"{spec_path}: unknown key(s) {unknown}; "
-            "a batch has name, scenarios, [parameters] and [sweep]"
+            "a batch has name, areas, scenarios, [parameters] and [sweep]"
         )
         raise InputFileError(msg)
+    areas = _areas(spec_path, data.get("areas"))
     name = str(data.get("name") or spec_path.stem)
     scenarios = data.get("scenarios")
     if (
@@ -139,22 +144,38 @@ def load_batch_spec(path: str | Path) -> BatchSpec:
     _check_tables(spec_path, fixed, sweep)
     swept = tuple(sweep)
     combos = list(itertools.product(*(sweep[k] for k in swept)))
-    n = len(scenarios) * len(combos)
+    n = len(areas) * len(scenarios) * len(combos)
     if n > MAX_TASKS:
         msg = f"{spec_path}: {n:,} runs; a batch holds at most {MAX_TASKS:,} (split it)"
         raise InputFileError(msg)
     tasks: list[BatchTask] = []
-    for scenario in scenarios:
+    for area_folder, scenario, combo in itertools.product(areas, scenarios, combos):
         # a name is looked up in the scenarios folder; a .toml path is relative to the spec
         where = (
             str((spec_path.parent / scenario).resolve())
             if scenario.endswith(".toml") or "/" in scenario
             else scenario
         )
-        for combo in combos:
-            changes = {**fixed, **dict(zip(swept, combo, strict=True))}
-            tasks.append(BatchTask(len(tasks) + 1, where, None, tuple(sorted(changes.items()))))
+        changes = {**fixed, **dict(zip(swept, combo, strict=True))}
+        tasks.append(BatchTask(len(tasks) + 1, where, area_folder, tuple(sorted(changes.items()))))
     return BatchSpec(name, spec_path, tuple(tasks), swept, dict(fixed))
+
+
+def _areas(spec_path: Path, value: object) -> list[str | None]:
+    """``areas``: data folders (relative to the spec), each a district; absent: the default."""
+    if value is None:
+        return [None]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        msg = f"{spec_path}: areas: expected a non-empty list of data folders"
+        raise InputFileError(msg)
+    out: list[str | None] = []
+    for v in value:
+        folder = (spec_path.parent / v).resolve()
+        if not folder.is_dir():
+            msg = f"{spec_path}: areas: {v!r} is not a folder (looked in {folder})"
+            raise InputFileError(msg)
+        out.append(str(folder))
+    return out
 
 
 def _check_tables(spec_path: Path, fixed: object, sweep: object) -> None:
@@ -182,18 +203,20 @@ def _check_tables(spec_path: Path, fixed: object, sweep: object) -> None:
 
 # --- the task, on a worker ---------------------------------------------------------------------
 
-_NETWORKS: dict[tuple[str, str, float], Network] = {}
-_POPULATIONS: dict[str, Population] = {}
+_NETWORKS: dict[tuple[str, str, str, float], Network] = {}
+_POPULATIONS: dict[tuple[str, str], Population] = {}
 
 
 def _inputs(params: RunParameters, modes: set[str]) -> tuple[dict[str, Network], Population]:
     """Networks and population for these parameters, loaded once per worker process."""
+    from geo import settings
     from geo.network import BuildOptions, load_network
 
+    area = str(settings.resolve_data_folder())  # each area (data folder) has its own inputs
     nets: dict[str, Network] = {}
     for mode in sorted(modes):
         knob = params.walk_speed_kmh if mode == "walk" else params.congestion_factor
-        key = (mode, params.network, knob)
+        key = (area, mode, params.network, knob)
         if key not in _NETWORKS:
             options = (
                 BuildOptions(walk_speed_kmh=knob)
@@ -202,18 +225,28 @@ def _inputs(params: RunParameters, modes: set[str]) -> tuple[dict[str, Network],
             )
             _NETWORKS[key] = load_network(mode, params.network, options=options)
         nets[mode] = _NETWORKS[key]
-    if params.population not in _POPULATIONS:
-        _POPULATIONS[params.population] = load_population(params.population)
-    return nets, _POPULATIONS[params.population]
+    if (area, params.population) not in _POPULATIONS:
+        _POPULATIONS[(area, params.population)] = load_population(params.population)
+    return nets, _POPULATIONS[(area, params.population)]
 
 
 def run_task(task: BatchTask) -> pd.DataFrame:
     """Run one task (on a worker): the tidy rows of every standard's table, with provenance."""
-    from geo import scenarios
+    from geo import settings
+
+    saved = settings.data_folder
+    settings.data_folder = Path(task.area) if task.area else saved  # one thread per worker
+    try:
+        return _run(task)
+    finally:
+        settings.data_folder = saved
+
+
+def _run(task: BatchTask) -> pd.DataFrame:
+    from geo import scenarios, settings
 
     started = time.perf_counter()
-    folder = Path(task.folder) if task.folder else None
-    resolved = scenarios.resolve(task.scenario, folder=folder)
+    resolved = scenarios.resolve(task.scenario)
     try:
         params = RunParameters.from_mapping(dict(task.changes), base=resolved.parameters)
     except ParameterError as exc:
@@ -233,6 +266,8 @@ def run_task(task: BatchTask) -> pd.DataFrame:
         network = meta.get("network")
         frame.insert(0, "standard", result.standard.name)
         frame.insert(0, "scenario", task.scenario)
+        area = settings.area_inputs()
+        frame.insert(0, "area", area.get("name", settings.resolve_data_folder().name))
         frame.insert(0, "task", task.number)
         for key, value in dict(task.changes).items():
             if isinstance(value, int | float | str):

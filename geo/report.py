@@ -353,9 +353,15 @@ def _district(run: ScenarioRun | None, standard: str) -> pd.Series | None:
     return None
 
 
+def _plan_source() -> str:
+    found = plan.current()
+    return found.source if found else "no plan.toml in this data folder: no plan figures"
+
+
 def _cover(run: ScenarioRun, base: ScenarioRun | None, text: dict[str, str]) -> pd.DataFrame:
     """The headline figures: indicator, scenario, base, change, plan."""
     rows = []
+    has_plan = plan.current() is not None  # another area's folder may have no plan.toml
     specs = (
         ("walk_area", "walk15", "area_share", "plan_walk_area"),
         ("walk_res", "walk15", "resident_share", "plan_walk_res"),
@@ -383,7 +389,7 @@ def _cover(run: ScenarioRun, base: ScenarioRun | None, text: dict[str, str]) -> 
                 text["scenario"]: shown(now),
                 text["base"]: shown(before) if base is not None else "",
                 text["change"]: change,
-                text["plan"]: text[plan_key],
+                text["plan"]: text[plan_key] if has_plan else "—",
             }
         )
     frame = pd.DataFrame(rows)
@@ -566,7 +572,7 @@ def _cover_page(name: str, cover: pd.DataFrame, text: dict[str, str]) -> Figure:
     ax = fig.add_axes((0.06, 0.35, 0.88, 0.38))
     ax.set_axis_off()
     _draw_table(ax, cover, fontsize=9, wrap=24)
-    fig.text(0.06, 0.3, textwrap.fill(plan.PLAN_SOURCE, 95), fontsize=8, color="#444444")
+    fig.text(0.06, 0.3, textwrap.fill(_plan_source(), 95), fontsize=8, color="#444444")
     return fig
 
 
@@ -693,7 +699,7 @@ def _html(
         f"<h1>{e(text['title'])}</h1><h2>{e(text['scenario'])}: {e(name)}</h2>",
         f"<p>{e(text['version'])}: {e(__version__)}</p>",
         cover.to_html(index=False, escape=True),
-        f"<p>{e(plan.PLAN_SOURCE)}</p>",
+        f"<p>{e(_plan_source())}</p>",
     ]
     for title, _fig, png in maps:
         data = base64.b64encode(png).decode("ascii")

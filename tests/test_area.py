@@ -282,3 +282,30 @@ def test_the_app_opens_the_new_data_folder(built, tmp_path, monkeypatch):
     text = " ".join(m.value for m in app.markdown)
     assert "本区无规划指标" in text
     assert "68.24" not in text  # Minhang's plan figures are not shown for another area
+
+
+def test_a_batch_over_two_areas_runs_each_on_its_own_data(built, tmp_path):
+    """areas = [the new folder, data/]: the runs of each area read that area's facilities,
+    residents and networks (in one worker process, one after the other)."""
+    from geo import batch
+    from geo.coverage import DISTRICT_CODE
+
+    spec = tmp_path / "two.toml"
+    spec.write_text(
+        f'name = "two"\nareas = ["{built}", "{settings.DEFAULT_DATA_FOLDER}"]\n'
+        'scenarios = ["baseline"]\n[parameters]\nstandards = ["walk15"]\n',
+        encoding="utf-8",
+    )
+    loaded = batch.load_batch_spec(spec)
+    assert [t.area for t in loaded.tasks] == [str(built), str(settings.DEFAULT_DATA_FOLDER)]
+    new, minhang = (batch.run_task(t) for t in loaded.tasks)
+    row = new[new["code"] == DISTRICT_CODE].iloc[0]
+    assert (row["area"], row["covered_residents"], row["residents"]) == ("测试区", 600, 1500)
+    assert set(new["code"]) == {"T01", "T02", DISTRICT_CODE}
+    m = minhang[minhang["code"] == DISTRICT_CODE].iloc[0]
+    assert m["area"] == "闵行区" and m["residents"] == pytest.approx(settings.census_population)
+    assert settings.data_folder is None  # the task put the data folder back
+    bad = tmp_path / "bad.toml"
+    bad.write_text('areas = ["nowhere"]\nscenarios = ["baseline"]\n', encoding="utf-8")
+    with pytest.raises(InputFileError, match="areas: 'nowhere' is not a folder"):
+        batch.load_batch_spec(bad)

@@ -66,6 +66,7 @@ def test_tasks_are_every_scenario_times_every_combination(tmp_path):
     first, last = spec.tasks[0], spec.tasks[-1]
     assert first.scenario == "baseline"  # a name: looked up in the scenarios folder
     assert last.scenario == str((tmp_path / "sub" / "x.toml").resolve())  # a path: from the spec
+    assert last.area is None  # no areas: the data folder in use
     assert dict(last.changes) == {
         "ems_minutes": 15,
         "dispatch_delay_minutes": 3,
