@@ -16,7 +16,15 @@ from geo.population import Population
 from geo.reach import FloatArray
 from geo.standards import Standard
 
-__all__ = ["DISTRICT_CODE", "TABLE_COLUMNS", "TableParts", "coverage_table", "district_status"]
+__all__ = [
+    "DISTRICT_CODE",
+    "TABLE_COLUMNS",
+    "TableParts",
+    "coverage_table",
+    "district_code",
+    "district_names",
+    "district_status",
+]
 
 #: The district row's code in :attr:`CoverageResult.table`.
 DISTRICT_CODE = "310112"
@@ -63,7 +71,7 @@ def coverage_table(
         table[f"n_{t}"] = np.array([per_type.get((c, t), 0) for c in codes], dtype=int)
     table["facilities"] = table[[f"n_{t}" for t in standard.facility_types]].sum(axis=1)
     district = {
-        "code": DISTRICT_CODE,
+        "code": district_code(),
         **district_names(),
         "boundary_status": district_status(table),
     }
@@ -78,6 +86,11 @@ def coverage_table(
     type_cols = [f"n_{t}" for t in standard.facility_types]
     out: pd.DataFrame = table[[*TABLE_COLUMNS, *type_cols]]
     return out
+
+
+def district_code() -> str:
+    """The district row's code: the area's (``area.toml``; Minhang: :data:`DISTRICT_CODE`)."""
+    return settings.area_inputs().get("code", DISTRICT_CODE)
 
 
 def district_names() -> dict[str, str]:
@@ -118,7 +131,7 @@ class TableParts:
         self.residents = self._per_unit(self.weight)
         self.off = self._per_unit(np.where(off_network, self.weight, 0.0))
         row = {
-            "code": DISTRICT_CODE,
+            "code": district_code(),
             **district_names(),
             "boundary_status": district_status(part),
             "area_km2": self.base["area_km2"].sum(),

@@ -42,8 +42,9 @@ from geo._errors import StandardError
 from geo._io import staged_set
 from geo._notes import no_counted_facility_note
 from geo._sheets import metadata_rows, sidecar_of, write_csv
+from geo._tables import district_code, district_names
 from geo._types import JSONValue, Metadata
-from geo.coverage import DISTRICT_CODE, partition_subdistricts, reach_index, select_facilities
+from geo.coverage import partition_subdistricts, reach_index, select_facilities
 from geo.network import Network
 from geo.population import Population
 from geo.provenance import provenance
@@ -166,7 +167,7 @@ class TravelTimes:
 
     def district(self) -> pd.Series:
         """The district row of :attr:`table`."""
-        row: pd.Series = self.table.loc[self.table["code"] == DISTRICT_CODE].iloc[0]
+        row: pd.Series = self.table.loc[self.table["code"] == district_code()].iloc[0]
         return row
 
     def catchment_polygons(self, subdistricts: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
@@ -309,7 +310,7 @@ def _distribution_table(
         group = points[points["subdistrict_code"] == str(code)]
         stats = _stats(group, thresholds, unit)
         rows.append({"code": str(code), "name_zh": zh, "name_en": en, **stats})
-    district = {"code": DISTRICT_CODE, "name_zh": "闵行区", "name_en": "Minhang District"}
+    district = {"code": district_code(), **district_names()}
     rows.append({**district, **_stats(points, thresholds, unit)})
     return pd.DataFrame(rows)
 
@@ -318,8 +319,9 @@ def _curve(points: pd.DataFrame, part: gpd.GeoDataFrame, limit: float) -> pd.Dat
     steps = np.arange(0.0, limit + 1e-9, 1.0)
     rows = []
     units = [(str(c), z) for c, z in zip(part["code"], part["name_zh"], strict=True)]
-    for code, name in [*units, (DISTRICT_CODE, "闵行区")]:
-        group = points if code == DISTRICT_CODE else points[points["subdistrict_code"] == code]
+    whole = district_code()
+    for code, name in [*units, (whole, district_names()["name_zh"])]:
+        group = points if code == whole else points[points["subdistrict_code"] == code]
         on = group[~group["off_network"]]
         w, c = on["weight"].to_numpy(float), on["cost"].to_numpy(float)
         total = w.sum()
@@ -515,9 +517,7 @@ def _access_table(
     for code, zh, en in zip(part["code"], part["name_zh"], part["name_en"], strict=True):
         group = points[points["subdistrict_code"] == str(code)]
         rows.append({"code": str(code), "name_zh": zh, "name_en": en, **row(group)})
-    rows.append(
-        {"code": DISTRICT_CODE, "name_zh": "闵行区", "name_en": "Minhang District", **row(points)}
-    )
+    rows.append({"code": district_code(), **district_names(), **row(points)})
     table = pd.DataFrame(rows)
     table["target"] = target if target is not None else math.nan
     table["gap"] = table["access"] - table["target"]
@@ -556,7 +556,7 @@ def compare_access(
     }
     for tag, counts in flagged.items():
         per_unit = out.index.to_series().map(counts).fillna(0).astype(int)
-        per_unit[DISTRICT_CODE] = int(counts.sum())
+        per_unit[district_code()] = int(counts.sum())
         out[f"flagged_{tag}"] = per_unit
     return out.reset_index()
 

@@ -404,7 +404,8 @@ def write_batch(result: BatchResult, out: Path, *, overwrite: bool = False) -> l
         "scheduler": result.scheduler,
         "workers": result.workers,
         "seconds": round(result.seconds, 2),
-        "rows": "one per run × standard × subdistrict (code 310112: the district); columns "
+        "rows": "one per run × standard × subdistrict, the district's row last (its code: the "
+        "area's, 310112 for Minhang); columns "
         "network, population_source, facilities_counted, scenario_hash, software_version say "
         "what each figure was computed from",
     }

@@ -39,6 +39,8 @@ from geo._tables import (
     TABLE_COLUMNS,
     TableParts,
     coverage_table,
+    district_code,
+    district_names,
 )
 from geo._types import JSONValue, Metadata
 from geo.area_index import AreaIndex
@@ -68,6 +70,8 @@ __all__ = [
     "ReachResult",
     "compute_coverage",
     "compute_reach",
+    "district_code",
+    "district_names",
     "network_miss_note",
     "no_counted_facility_note",
     "partition_subdistricts",
@@ -154,7 +158,7 @@ class CoverageResult:
 
     def district(self) -> pd.Series:
         """The district row of :attr:`table`."""
-        row: pd.Series = self.table.loc[self.table["code"] == DISTRICT_CODE].iloc[0]
+        row: pd.Series = self.table.iloc[-1]  # the district row is always last
         return row
 
     @property
@@ -389,7 +393,7 @@ def _metadata(
     warnings = []
     if len(counted) == 0:
         warnings.append(no_counted_facility_note(standard.facility_types))
-    district = table.loc[table["code"] == DISTRICT_CODE].iloc[0]
+    district = table.iloc[-1]  # the district row
     if network is not None:
         miss = network_miss_note(
             float(district["off_network_residents"]),

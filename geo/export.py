@@ -64,7 +64,8 @@ from geo._sheets import (
     text_width,
     write_csv,
 )
-from geo.coverage import DISTRICT_CODE, TABLE_COLUMNS, CoverageResult
+from geo._tables import district_code
+from geo.coverage import TABLE_COLUMNS, CoverageResult
 from geo.messages import localise
 from geo.provenance import provenance_lines
 
@@ -218,7 +219,7 @@ def _table(result: CoverageResult) -> pd.DataFrame:
             f"expected {list(TABLE_COLUMNS)} and n_<type> columns"
         )
         raise ExportError(msg)
-    is_district = table["code"].astype(str) == DISTRICT_CODE
+    is_district = table["code"].astype(str) == district_code()
     return pd.concat([table[~is_district], table[is_district]]).reset_index(drop=True)
 
 
@@ -493,7 +494,7 @@ def _geopackage_layers(
 
 def _join_stats(polygons: gpd.GeoDataFrame, result: CoverageResult) -> gpd.GeoDataFrame:
     table = _table(result)
-    table = table[table["code"].astype(str) != DISTRICT_CODE].assign(
+    table = table[table["code"].astype(str) != district_code()].assign(
         code=lambda t: t["code"].astype(str)
     )
     missing = sorted(set(table["code"]) - set(polygons["code"]))

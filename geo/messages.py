@@ -290,6 +290,21 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
         "{n} 个设施，来自闵行数据包 OpenStreetMap 医疗卫生设施（2026年5月，ODbL；读取 {r} 行，"
         "合并重复记录 {m} 条）",
     ),
+    # --- provenance lines of an area built by geo area init -------------------------------------
+    (
+        r"(?P<n>\d+) facilities from OpenStreetMap health facilities of (?P<a>.+?) "
+        r"\((?P<f>[^()]+)\) \((?P<r>\d+) rows read\)",
+        "{n} 个设施，来自{a}的 OpenStreetMap 医疗卫生设施（{f}；读取 {r} 行）",
+    ),
+    (
+        r"raster (?P<f>.+): (?P<n>[\d,]+) residents in (?P<c>\d+) cells",
+        "人口栅格 {f}：{c} 个像元，共 {n} 人",
+    ),
+    (
+        r"(?P<a>.+?): (?P<f>\S+) \(OpenStreetMap, newest object (?P<d>[^)]+)\)",
+        "{a}：{f}（OpenStreetMap，最新对象 {d}）",
+    ),
+    (r"not used \(no plan\.toml\)", "未使用（无 plan.toml）"),
     (r"not used", "未使用"),
     (r"none \(straight line\)", "无（直线距离）"),
     (r"scenario (?P<n>.+) with (?P<k>\d+) edits", "情景 {n}，本次编辑 {k} 处"),

@@ -46,7 +46,7 @@ from geo import __version__, plan
 from geo import _report_maps as rm
 from geo._errors import ExportError
 from geo._io import atomic_target
-from geo.coverage import DISTRICT_CODE
+from geo._tables import district_code
 from geo.maps import AREA_COLOURS, CORRIDOR_COLOUR
 from geo.provenance import provenance_lines
 from geo.readable import number_format, readable_frame
@@ -399,8 +399,8 @@ def _cover(run: ScenarioRun, base: ScenarioRun | None, text: dict[str, str]) -> 
 
 
 def _unit_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    units = table[table["code"].astype(str) != DISTRICT_CODE]
-    district = table[table["code"].astype(str) == DISTRICT_CODE]
+    units = table[table["code"].astype(str) != district_code()]
+    district = table[table["code"].astype(str) == district_code()]
     return _as_text(pd.concat([units, district])[list(_TABLE_COLUMNS)], lang)
 
 

@@ -332,10 +332,12 @@ def _print_how_far(far: Any) -> None:
     """District mean and p90 time to the nearest counted facility, A → B, per standard."""
     import math
 
+    from geo import coverage
+
     def shown(value: float) -> str:
         return "n/a" if math.isnan(value) else "> 60" if math.isinf(value) else f"{value:.1f}"
 
-    district = far[far["code"] == "310112"] if len(far) else far
+    district = far[far["code"] == coverage.district_code()] if len(far) else far
     for rec in district.to_dict("records"):
         print(
             f"  {rec['standard']:14s} how far (min, nearest counted facility): mean "

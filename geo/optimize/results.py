@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from geo import plan, settings
+from geo._tables import district_code, district_names
 from geo._types import JSONValue, Metadata
-from geo.coverage import DISTRICT_CODE, reach_index
+from geo.coverage import reach_index
 from geo.facilities import FACILITY_TYPES
 from geo.optimize.candidates import _road_names
 from geo.optimize.instance import BoolArray, Solution
@@ -257,7 +258,7 @@ def _by_subdistrict(
     table["residents"] = per_unit(w)
     table["covered_before"] = per_unit(w.where(problem.covered_before, 0.0))
     table["covered_after"] = per_unit(w.where(covered_after, 0.0))
-    total = {"code": DISTRICT_CODE, "name_zh": "闵行区", "name_en": "Minhang District"}
+    total = {"code": district_code(), **district_names()}
     for col in table.columns[3:]:
         total[col] = table[col].sum()
     table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)

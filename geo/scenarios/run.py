@@ -17,6 +17,7 @@ import shapely
 
 from geo import __version__, settings
 from geo._errors import InputFileError, ScenarioError, UnknownSubdistrictError
+from geo._tables import district_code
 from geo._types import JSONValue, Metadata
 from geo.coverage import CoverageResult, compute_coverage, partition_subdistricts
 from geo.facilities import FacilityTable
@@ -340,7 +341,7 @@ def _lonlat(row: pd.Series | None, tag: str) -> dict[str, float | None]:
 
 def comparison_json(cmp: Comparison) -> dict[str, JSONValue]:
     """District-level deltas per standard and the site changes, JSON-ready."""
-    district = cmp.table[cmp.table["code"] == "310112"]
+    district = cmp.table[cmp.table["code"] == district_code()]
     return {
         "a": cmp.a,
         "b": cmp.b,
