@@ -46,7 +46,7 @@ from geo import __version__, plan
 from geo import _report_maps as rm
 from geo._errors import ExportError
 from geo._io import atomic_target
-from geo._tables import district_code
+from geo._tables import district_code, district_names
 from geo.maps import AREA_COLOURS, CORRIDOR_COLOUR
 from geo.provenance import provenance_lines
 from geo.readable import number_format, readable_frame
@@ -56,7 +56,7 @@ __all__ = ["Report", "build_report", "catchment_map", "value_map"]
 
 _T = {
     "zh": {
-        "title": "闵行区医疗卫生设施覆盖报告",
+        "title": "{name_zh}医疗卫生设施覆盖报告",
         "scenario": "情景",
         "base": "基准",
         "change": "变化",
@@ -105,7 +105,7 @@ _T = {
         "page": "第 {n} 页",
     },
     "en": {
-        "title": "Health-facility coverage report, Minhang District",
+        "title": "Health-facility coverage report, {name_en}",
         "scenario": "scenario",
         "base": "base",
         "change": "change",
@@ -353,6 +353,11 @@ def _district(run: ScenarioRun | None, standard: str) -> pd.Series | None:
     return None
 
 
+def _title(text: dict[str, str]) -> str:
+    """The report's title, naming the area of the data folder (its ``area.toml``)."""
+    return text["title"].format(**district_names())
+
+
 def _plan_source() -> str:
     found = plan.current()
     return found.source if found else "no plan.toml in this data folder: no plan figures"
@@ -562,7 +567,7 @@ def _png(fig: Figure) -> bytes:
 
 def _cover_page(name: str, cover: pd.DataFrame, text: dict[str, str]) -> Figure:
     fig = Figure(figsize=rm.A4)
-    fig.text(0.5, 0.88, text["title"], ha="center", fontsize=20, fontweight="bold")
+    fig.text(0.5, 0.88, _title(text), ha="center", fontsize=20, fontweight="bold")
     fig.text(0.5, 0.83, f"{text['scenario']}: {name}", ha="center", fontsize=15)
     made = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     fig.text(
@@ -691,12 +696,12 @@ def _html(
     parts = [
         f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
         '<meta charset="utf-8">'
-        f"<title>{e(text['title'])} — {e(name)}</title><style>"
+        f"<title>{e(_title(text))} — {e(name)}</title><style>"
         "body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;max-width:960px;"
         "margin:auto;padding:1em;color:#222}table{border-collapse:collapse;margin:1em 0}"
         "td,th{border:1px solid #bbb;padding:3px 7px;font-size:13px}th{background:#e8eef5}"
         "tr:last-child td{font-weight:bold}img{max-width:100%}</style></head><body>",
-        f"<h1>{e(text['title'])}</h1><h2>{e(text['scenario'])}: {e(name)}</h2>",
+        f"<h1>{e(_title(text))}</h1><h2>{e(text['scenario'])}: {e(name)}</h2>",
         f"<p>{e(text['version'])}: {e(__version__)}</p>",
         cover.to_html(index=False, escape=True),
         f"<p>{e(_plan_source())}</p>",
