@@ -43,6 +43,7 @@ import pandas as pd
 
 from geo._errors import InputFileError, ParameterError
 from geo._types import JSONValue
+from geo.coverage import TABLE_COLUMNS
 from geo.network import Network
 from geo.parameters import RunParameters
 from geo.population import Population, load_population
@@ -63,21 +64,9 @@ logger = logging.getLogger(__name__)
 #: A batch holds at most this many runs (scenarios × sweep combinations).
 MAX_TASKS = 10_000
 
-#: Columns of the result table, in order (then one column per swept parameter).
-RESULT_COLUMNS = (
-    "task",
-    "scenario",
-    "standard",
-    "code",
-    "name_zh",
-    "area_km2",
-    "covered_km2",
-    "area_share",
-    "residents",
-    "covered_residents",
-    "resident_share",
-    "facilities",
-)
+#: Columns of the result table, in order: the run, then the coverage table's own columns
+#: (:data:`geo.coverage.TABLE_COLUMNS`), then the run's parameters and provenance.
+RESULT_COLUMNS = ("task", "area", "scenario", "standard", *TABLE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -259,9 +248,7 @@ def _run(task: BatchTask) -> pd.DataFrame:
     frames = []
     for result in run.results:
         table = result.table
-        frame = pd.DataFrame(
-            {col: table[col].to_numpy() for col in RESULT_COLUMNS[3:] if col in table.columns}
-        )
+        frame = pd.DataFrame({col: table[col].to_numpy() for col in TABLE_COLUMNS})
         meta = result.metadata
         network = meta.get("network")
         frame.insert(0, "standard", result.standard.name)

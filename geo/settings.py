@@ -7,6 +7,7 @@ line, or by the environment variable ``GEO_DATA_DIR`` (read only in :func:`resol
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from geo._errors import DataFolderError
@@ -151,14 +152,25 @@ AREA_FILE = "area.toml"
 def area_inputs(folder: Path | None = None) -> dict[str, str]:
     """The ``[area]`` table of a data folder's ``area.toml`` ({} without one, or unreadable: the
     full reader, :func:`geo.area.area_config`, says what is wrong)."""
+    base = resolve_data_folder() if folder is None else folder
+    path = base / AREA_FILE
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return dict(_area_table(str(path), stamp))
+
+
+@lru_cache(maxsize=8)
+def _area_table(path: str, stamp: int) -> tuple[tuple[str, str], ...]:
+    """The ``[area]`` table of one ``area.toml`` version (``stamp``: its mtime), read once."""
     import tomllib
 
-    base = resolve_data_folder() if folder is None else folder
     try:
-        table = tomllib.loads((base / AREA_FILE).read_text("utf-8")).get("area", {})
+        table = tomllib.loads(Path(path).read_text("utf-8")).get("area", {})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
-    return {str(k): str(v) for k, v in table.items()} if isinstance(table, dict) else {}
+        return ()
+    return tuple((str(k), str(v)) for k, v in table.items()) if isinstance(table, dict) else ()
 
 
 def required_data_files(folder: Path | None = None) -> tuple[str, ...]:

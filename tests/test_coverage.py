@@ -102,7 +102,10 @@ def grid_network() -> Network:
     return network(graph(nodes, [(0, 1, True), (1, 2, True)], WALK_MPS), mode="walk", key="grid")
 
 
-def grid_coverage(points: list[tuple[float, float, float, str]]) -> coverage.CoverageResult:
+def grid_coverage(
+    points: list[tuple[float, float, float, str]], *, area_cell_meters: float = 0
+) -> coverage.CoverageResult:
+    """walk15 on the grid district; exact polygon areas (the hand figures above) by default."""
     return coverage.compute_coverage(
         make_standard("walk15"),
         facility_frame(GRID_FACILITIES),
@@ -110,7 +113,7 @@ def grid_coverage(points: list[tuple[float, float, float, str]]) -> coverage.Cov
         network=grid_network(),
         subdistricts=GRID_SUBDISTRICTS,
         buffer_meters=BUFFER,
-        area_cell_meters=0,  # exact polygon areas: the hand figures above
+        area_cell_meters=area_cell_meters,
     )
 
 
@@ -557,15 +560,7 @@ def test_raster_area_by_hand_on_the_grid():
     """10 m cells on the grid district: unit 1 is the 1,000 × 200 m band (100 × 20 cell centres,
     whatever the grid's offset), unit 2 is 470 × 200 m plus a round cap π·100²/2 = 15,708 m²
     (the polygon's octagonal cap is 15,307 m²; a flat end would be 0, a square one 20,000)."""
-    result = coverage.compute_coverage(
-        make_standard("walk15"),
-        facility_frame(GRID_FACILITIES),
-        population_of(GRID_POINTS, "hand-placed test points"),
-        network=grid_network(),
-        subdistricts=GRID_SUBDISTRICTS,
-        buffer_meters=BUFFER,
-        area_cell_meters=10,
-    )
+    result = grid_coverage(GRID_POINTS, area_cell_meters=10)
     got = result.table.set_index("code")["covered_km2"]
     assert got["1"] == pytest.approx(0.2, rel=0.01)
     assert got["2"] == pytest.approx((470 * 200 + math.pi * BUFFER**2 / 2) / 1e6, rel=0.01)
