@@ -43,6 +43,7 @@ import tomli_w
 
 from geo import settings
 from geo._errors import DataFolderError, InputFileError
+from geo._safe import spreadsheet_frame
 from geo._types import JSONValue
 
 __all__ = [
@@ -417,7 +418,8 @@ def init_area(
     fac = _facility_rows(data.facilities, type_mapping, outline)
     (out / "facilities").mkdir(exist_ok=True)
     fac_path = out / "facilities" / "osm_health_facilities.csv"
-    fac.to_csv(fac_path, index=False, encoding="utf-8")
+    # names are OSM contributors' text: formula-safe for planners who open it in Excel
+    spreadsheet_frame(fac).to_csv(fac_path, index=False, encoding="utf-8")
     map_path = out / MAPPING_FILE
     with map_path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)

@@ -13,7 +13,8 @@ west of Minhang (x 0..2,000, y 0..1,000), converted to lon/lat:
 
 Streets: y=500 from x=0 to 2,000; x=500 and x=1,500 from y=0 to 1,000. C: a community health
 service centre (amenity=clinic, named …社区卫生服务中心) at the junction (500, 500); H: a hospital
-(1,500, 520); A: an ambulance station (1,000, 480); a doctor's practice outside (3,000, 500).
+(1,500, 520); A: an ambulance station (1,000, 480); a doctor's practice outside (3,000, 500);
+a clinic named like a spreadsheet formula (1,800, 900), not a basic-level type.
 One admin_level=6 relation (the district) and two admin_level=8 relations (甲, 乙).
 
 Residents (a 100 m GeoTIFF, five populated cells; walk15 = 1,000 m at 4 km/h, access legs
@@ -75,6 +76,7 @@ def _osm_xml() -> str:
     node(52, 1000.0, 480.0, emergency="ambulance_station", name="测试急救站")
     node(53, 3000.0, 500.0, amenity="doctors", name="区外诊所")
     node(54, 1200.0, 520.0, healthcare="pharmacy", name="药房")
+    node(55, 1800.0, 900.0, amenity="clinic", name="=HYPERLINK(&quot;http://x&quot;)")
     # boundaries: corners
     corners = {
         "sw": node(200, 0.0, 0.0),
@@ -171,11 +173,21 @@ def test_init_writes_the_layout_with_boundaries_facilities_and_a_readme(built):
         "测试社区卫生服务中心": "chc",
         "测试医院": "hospital",
         "测试急救站": "ambulance_substation",
+        '"\'=HYPERLINK(""http://x"")"': "clinic",  # a formula stays text in Excel
     }
+    from geo import facilities
+
+    settings_folder = settings.data_folder
+    settings.data_folder = built
+    try:
+        names = set(facilities.load_facilities().gdf["name"])
+    finally:
+        settings.data_folder = settings_folder
+    assert '=HYPERLINK("http://x")' in names  # read back as typed
     mapping = (built / area.MAPPING_FILE).read_text("utf-8")
     assert mapping.splitlines()[1] == "emergency,ambulance_station,ambulance_substation"
     readme = (built / "README.md").read_text("utf-8")
-    for text in ("ODbL", "2 subdistricts", "3 health facilities", "2026-11-30", "2.0 km²"):
+    for text in ("ODbL", "2 subdistricts", "4 health facilities", "2026-11-30", "2.0 km²"):
         assert text in readme
 
 
